@@ -1,0 +1,105 @@
+import {randomBytes} from 'node:crypto'
+import {closeSync, constants, fsyncSync, linkSync, openSync, renameSync, unlinkSync, writeSync} from 'node:fs'
+import {basename, dirname, join} from 'node:path'
+import {ConflictError, StorageError} from '../../../../src/errors/index.ts'
+
+/** Options of {@link writeFileAtomic}. */
+export interface AtomicWriteOptions {
+  /** Replace an existing file (default `false`: refuse with {@link ConflictError}). */
+  overwrite?: boolean
+  /** Mode of the new file (default 0o600). */
+  mode?: number
+}
+
+/**
+ * Writes `bytes` to `path` so that after a crash at any instant the file is either the old one
+ * (or absent) or wholly the new one (DESIGN §7): a temp file in the same directory, opened
+ * `O_EXCL|O_NOFOLLOW`; a full write loop (short writes continue, a zero-byte write fails); fsync;
+ * rename (or link, when not overwriting, so an existing file is never clobbered); fsync of the
+ * directory. On any failure the temp file is removed and the target is untouched. An fsync
+ * failure is reported, never retried (the page cache may have dropped the data: see
+ * PostgreSQL's "fsyncgate", 2018).
+ *
+ * @throws {ConflictError} when `path` exists and `overwrite` is not set.
+ * @throws {StorageError} on any I/O error (ENOSPC, EIO, EROFS…), with the errno code in the message.
+ */
+export function writeFileAtomic(path: string, bytes: Uint8Array, options: AtomicWriteOptions = {}): void {
+  const directory = dirname(path)
+  const temp = join(directory, `.${basename(path)}.tmp-${randomBytes(6).toString('hex')}`)
+  let fd: number | undefined
+  try {
+    fd = openSync(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, options.mode ?? 0o600)
+    writeAll(fd, bytes)
+    fsyncSync(fd)
+    closeSync(fd)
+    fd = undefined
+    if (options.overwrite) {
+      renameSync(temp, path)
+    } else {
+      linkSync(temp, path) // fails with EEXIST instead of replacing
+      unlinkSync(temp)
+    }
+    fsyncDirectory(directory)
+  } catch (error) {
+    if (fd !== undefined) closeQuietly(fd)
+    unlinkQuietly(temp)
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST' && !options.overwrite) {
+      throw new ConflictError(`${path} already exists.`, {hint: 'Pass --force to replace it, or choose another path.'})
+    }
+    throw toStorageError(error, `write ${path}`)
+  }
+}
+
+/** Writes all of `bytes` to `fd`, continuing after short writes. */
+export function writeAll(fd: number, bytes: Uint8Array): void {
+  let offset = 0
+  while (offset < bytes.length) {
+    const written = writeSync(fd, bytes, offset, bytes.length - offset)
+    if (written <= 0) throw Object.assign(new Error('write returned 0 bytes'), {code: 'EIO'})
+    offset += written
+  }
+}
+
+/** fsyncs a directory, so that a rename or unlink in it is durable. */
+export function fsyncDirectory(directory: string): void {
+  const fd = openSync(directory, constants.O_RDONLY | constants.O_DIRECTORY)
+  try {
+    fsyncSync(fd)
+  } finally {
+    closeSync(fd)
+  }
+}
+
+/** Wraps an I/O error as a {@link StorageError} naming the operation and errno. */
+export function toStorageError(error: unknown, operation: string): StorageError {
+  if (error instanceof StorageError) return error
+  const code = (error as NodeJS.ErrnoException).code
+  const hints: Record<string, string> = {
+    EACCES: 'Check the permissions of the directory.',
+    EDQUOT: 'The disk quota is exhausted: free space and retry.',
+    EIO: 'The disk reported an I/O error: check it (dmesg) before retrying.',
+    ELOOP: 'A symlink stands where a file was expected; sess never follows symlinks in its store.',
+    ENOSPC: 'The disk is full: free space (sess gc) and retry.',
+    EROFS: 'The file system is read-only.',
+  }
+  return new StorageError(`Could not ${operation}: ${(error as Error).message}`, {
+    cause: error,
+    hint: code ? hints[code] : undefined,
+  })
+}
+
+function closeQuietly(fd: number): void {
+  try {
+    closeSync(fd)
+  } catch {
+    // already failing; the original error is what matters
+  }
+}
+
+function unlinkQuietly(path: string): void {
+  try {
+    unlinkSync(path)
+  } catch {
+    // not there: nothing to clean
+  }
+}

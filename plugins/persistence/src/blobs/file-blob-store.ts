@@ -1,0 +1,107 @@
+import {lstatSync, mkdirSync, rmSync, unlinkSync} from 'node:fs'
+import {join} from 'node:path'
+import {ulid} from 'ulid'
+import {StorageError} from '../../../../src/errors/index.ts'
+import type {BlobRef, BlobStore} from '../../../../src/store/blob-store.ts'
+import {fsyncDirectory, toStorageError, writeFileAtomic} from './atomic-write.ts'
+import {readRegularFile} from './read-file.ts'
+
+const SESSION_ID = /^[0-9A-HJKMNP-TV-Z]{26}$/
+
+/**
+ * Blobs as files: `<root>/<session id>/<blob id>`, directories 0700, files 0600, each written with
+ * {@link writeFileAtomic}. Paths are built only from ULIDs sess generated, never from names, and no
+ * symlink is followed (`O_NOFOLLOW`, and every directory is checked with `lstat`).
+ */
+export class FileBlobStore implements BlobStore {
+  readonly #root: string
+
+  /** @param root the blob directory (`$SESS_HOME/blobs`); created 0700 if missing. */
+  constructor(root: string) {
+    this.#root = root
+  }
+
+  async put(sessionId: string, bytes: Uint8Array): Promise<BlobRef> {
+    const directory = this.#sessionDirectory(sessionId, true)
+    const blob = ulid()
+    writeFileAtomic(join(directory, blob), bytes)
+    return {blob, bytes: bytes.length, sha256: sha256(bytes)}
+  }
+
+  async get(sessionId: string, ref: BlobRef): Promise<Uint8Array> {
+    const path = join(this.#sessionDirectory(sessionId, false), ref.blob)
+    let bytes: Uint8Array
+    try {
+      bytes = readRegularFile(path)
+    } catch (error) {
+      throw toStorageError(error, `read ${path}`)
+    }
+    const actual = sha256(bytes)
+    if (actual !== ref.sha256 || bytes.length !== ref.bytes) {
+      throw new StorageError(`Content of ${path} is damaged: SHA-256 ${actual} (${bytes.length} bytes), expected ${ref.sha256} (${ref.bytes} bytes).`, {
+        hint: 'Run `sess doctor` to see what else is affected.',
+      })
+    }
+    return bytes
+  }
+
+  async delete(sessionId: string, blob: string): Promise<void> {
+    const directory = this.#sessionDirectory(sessionId, false)
+    try {
+      unlinkSync(join(directory, blob))
+      fsyncDirectory(directory)
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw toStorageError(error, `delete blob ${blob}`)
+    }
+  }
+
+  async deleteSession(sessionId: string): Promise<void> {
+    const directory = this.#sessionDirectory(sessionId, false)
+    try {
+      assertRealDirectory(directory)
+      rmSync(directory, {force: true, recursive: true})
+      fsyncDirectory(this.#root)
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw toStorageError(error, `delete blobs of ${sessionId}`)
+    }
+  }
+
+  #sessionDirectory(sessionId: string, create: boolean): string {
+    if (!SESSION_ID.test(sessionId)) throw new StorageError(`Not a session id: ${JSON.stringify(sessionId)}`)
+    const directory = join(this.#root, sessionId)
+    if (create) {
+      try {
+        ensureDirectory(this.#root)
+        ensureDirectory(directory)
+      } catch (error) {
+        throw toStorageError(error, `create ${directory}`)
+      }
+    }
+    return directory
+  }
+}
+
+/** SHA-256 of `bytes`, lowercase hex. */
+export function sha256(bytes: Uint8Array): string {
+  return new Bun.CryptoHasher('sha256').update(bytes).digest('hex')
+}
+
+/** Creates `directory` (0700) if missing, durably; refuses a symlink or non-directory in its place. */
+function ensureDirectory(directory: string): void {
+  try {
+    mkdirSync(directory, {mode: 0o700})
+    fsyncDirectory(join(directory, '..'))
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
+    assertRealDirectory(directory)
+  }
+}
+
+function assertRealDirectory(directory: string): void {
+  const stat = lstatSync(directory)
+  if (stat.isSymbolicLink() || !stat.isDirectory()) {
+    throw new StorageError(`${directory} is not a directory (a symlink or file stands in its place).`, {
+      hint: 'sess never follows symlinks in its store; remove it and run `sess doctor`.',
+    })
+  }
+}

@@ -1,0 +1,83 @@
+import {Args, Flags} from '@oclif/core'
+import {resolve} from 'node:path'
+import {SessCommand} from '../../../../src/cli/base-command.ts'
+import {InvalidInputError} from '../../../../src/errors/index.ts'
+import {writeAll, writeFileAtomic} from '../blobs/atomic-write.ts'
+
+/** `sess restore --json` output. */
+export interface RestoreReport {
+  id: string
+  name: string
+  /** What was done: written to a file, brought back from the trash, or forked into a new session. */
+  action: 'written' | 'untrashed' | 'forked'
+  format?: string
+  to?: string
+  bytes?: number
+  /** Whether the bytes written are the saved original, byte for byte. */
+  original?: boolean
+  /** The new session, for --fork. */
+  fork?: {id: string; name: string}
+}
+
+export default class Restore extends SessCommand<typeof Restore> {
+  static override summary = 'Write a session back out (its original bytes by default), fork it, or bring it back from the trash.'
+  static override description = `By default the saved original is written byte for byte in its own format; --format converts (sess, markdown, asciicast for terminal sessions). Writing a file is atomic and never replaces an existing one without --force. Without --to the bytes go to stdout.`
+
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> my-chat --to chat.jsonl',
+    '<%= config.bin %> <%= command.id %> my-chat --format markdown --to chat.md',
+    '<%= config.bin %> <%= command.id %> demo --format asciicast --to demo.cast && asciinema play demo.cast',
+    '<%= config.bin %> <%= command.id %> my-chat --fork my-chat-retry',
+    '<%= config.bin %> <%= command.id %> --from-trash old-chat',
+  ]
+
+  static override args = {
+    session: Args.string({description: 'Session id or name.', required: true}),
+  }
+
+  static override flags = {
+    'asciicast-version': Flags.integer({default: 2, description: 'asciicast version to write with --format asciicast.', options: ['2', '3']}),
+    force: Flags.boolean({description: 'Replace --to FILE if it exists.'}),
+    fork: Flags.string({description: 'Instead of writing a file, create a new session with this name from the saved one (parent set).'}),
+    format: Flags.string({description: 'Convert to this format: sess, markdown, asciicast (default: the original format).'}),
+    'from-trash': Flags.boolean({description: 'Bring the session back from the trash (with --to, also write it).'}),
+    to: Flags.string({description: 'Write to this file (atomically), or - for stdout (default).'}),
+    version: Flags.integer({description: 'Which saved version of the original (default: the latest).', min: 1}),
+  }
+
+  async run(): Promise<RestoreReport> {
+    const {args, flags} = this
+    const store = await this.store()
+    if (flags.fork !== undefined) {
+      const fork = await store.fork(args.session, flags.fork)
+      const source = await store.get(fork.parentId!)
+      if (!this.jsonEnabled()) this.log(`Forked ${source.name} into ${fork.name} (${fork.id}).`)
+      return {action: 'forked', fork: {id: fork.id, name: fork.name}, id: source.id, name: source.name}
+    }
+    if (flags['from-trash']) {
+      const session = await store.untrash(args.session)
+      if (flags.to === undefined) {
+        if (!this.jsonEnabled()) this.log(`Brought ${session.name} back from the trash.`)
+        return {action: 'untrashed', id: session.id, name: session.name}
+      }
+    }
+    const to = flags.to ?? '-'
+    if (to === '-' && this.jsonEnabled()) {
+      throw new InvalidInputError('--json describes what was written, so it needs --to FILE.', {hint: 'Add --to FILE, or drop --json to get the bytes on stdout.'})
+    }
+    if (to.includes('\0')) throw new InvalidInputError('The --to path contains a NUL byte.')
+    const session = await store.get(args.session)
+    const result = await store.restore(session.id, {
+      asciicastVersion: flags['asciicast-version'] === 3 ? 3 : 2,
+      format: flags.format,
+      version: flags.version,
+    })
+    if (to === '-') {
+      writeAll(1, result.bytes)
+    } else {
+      writeFileAtomic(resolve(to), result.bytes, {mode: 0o666, overwrite: flags.force})
+      if (!this.jsonEnabled()) this.logToStderr(`Wrote ${session.name} to ${to} (${result.format}, ${result.bytes.length} bytes${result.original ? ', the original' : ''}).`)
+    }
+    return {action: 'written', bytes: result.bytes.length, format: result.format, id: session.id, name: session.name, original: result.original, to}
+  }
+}

@@ -1,0 +1,119 @@
+import {Args, Flags} from '@oclif/core'
+import {SessCommand} from '../../../../src/cli/base-command.ts'
+import {startProgress} from '../../../../src/cli/progress.ts'
+import {chalk} from '../../../../src/cli/style.ts'
+import {InvalidInputError, SessError, VetoError} from '../../../../src/errors/index.ts'
+import type {Store} from '../../../../src/store/store.ts'
+import type {SaveResult} from '../../../../src/store/types.ts'
+import {classifyInput, readSource, walkDirectory} from '../input/sources.ts'
+
+/** `sess save --json` output: every file saved (or found unchanged) and every file skipped, with why. */
+export interface SaveReport {
+  saved: (SaveResult & {path: string})[]
+  skipped: {path: string; reason: string}[]
+}
+
+export default class Save extends SessCommand<typeof Save> {
+  static override summary = 'Save session files into the store: a file, a whole directory tree, or stdin.'
+  static override description = `Detects the format (Claude Code, Codex, Gemini CLI, asciicast, sess JSONL; any other JSON/JSONL file named directly is kept as a raw session) and keeps the original bytes, so that \`sess restore\` gives them back byte for byte. Idempotent: saving the same bytes again adds nothing. In a directory, files that are not sessions are skipped and listed with the reason.
+
+Exit status: 0 when everything given was saved or skipped with a reason (damaged lines are reported, the rest of the session is kept), 2 for a file that is not a session or bad flags, 4 when the path does not exist.`
+
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> ~/.claude/projects',
+    '<%= config.bin %> <%= command.id %> ~/.codex/sessions --tag codex',
+    '<%= config.bin %> <%= command.id %> demo.cast --name demo',
+    'cat transcript.jsonl | <%= config.bin %> <%= command.id %> - --format claude-code',
+    '<%= config.bin %> <%= command.id %> transcript.jsonl --session my-chat   # a new version of my-chat',
+  ]
+
+  static override args = {
+    source: Args.string({description: 'A session file, a directory to import recursively, or - for stdin.', required: true}),
+  }
+
+  static override flags = {
+    format: Flags.string({description: 'Read as this format instead of detecting it (claude-code, codex, gemini-cli, asciicast, sess, raw).'}),
+    name: Flags.string({description: 'Name of the new session (default: from the file name).'}),
+    session: Flags.string({description: 'Save as a new version of this existing session (id or name).'}),
+    tag: Flags.string({description: 'Tag the saved sessions (repeatable).', multiple: true}),
+  }
+
+  async run(): Promise<SaveReport> {
+    const {args, flags} = this
+    const report: SaveReport = {saved: [], skipped: []}
+    const store = await this.store()
+    if (args.source === '-') {
+      if (process.stdin.isTTY) throw new InvalidInputError('`sess save -` reads a session from stdin, but stdin is a terminal.', {hint: 'Pipe a file in, or name it.'})
+      const bytes = new Uint8Array(await Bun.stdin.arrayBuffer())
+      this.#report(report, await this.#saveOne(store, bytes, undefined, true))
+    } else if (classifyInput(args.source) === 'file') {
+      this.#report(report, await this.#saveOne(store, readSource(args.source, {followSymlink: true}), args.source, true))
+    } else {
+      if (flags.name !== undefined || flags.session !== undefined) {
+        throw new InvalidInputError('--name and --session apply to one file, not a directory.', {hint: 'Save the files one by one to name them.'})
+      }
+      await this.#saveDirectory(store, args.source, report)
+    }
+    if (!this.jsonEnabled() && report.saved.length + report.skipped.length > 1) {
+      const created = report.saved.filter((s) => !s.unchanged).length
+      this.log(chalk.dim(`${created} saved, ${report.saved.length - created} unchanged, ${report.skipped.length} skipped`))
+    }
+    return report
+  }
+
+  async #saveDirectory(store: Store, root: string, report: SaveReport): Promise<void> {
+    const candidates = [...walkDirectory(root)]
+    const progress = startProgress('Saving', {enabled: !this.jsonEnabled(), total: candidates.length})
+    try {
+      for (const [index, candidate] of candidates.entries()) {
+        progress.update(index, candidate.path)
+        if (candidate.skip !== undefined) {
+          this.#report(report, {path: candidate.path, reason: candidate.skip})
+          continue
+        }
+        try {
+          this.#report(report, await this.#saveOne(store, readSource(candidate.path, {followSymlink: false}), candidate.path, false))
+        } catch (error) {
+          // A file that is not a session, or that a plugin refuses, is skipped; a failing disk stops the run.
+          if (!(error instanceof InvalidInputError || error instanceof VetoError)) throw error
+          this.#report(report, {path: candidate.path, reason: reasonOf(error)})
+        }
+      }
+    } finally {
+      progress.stop()
+    }
+  }
+
+  async #saveOne(store: Store, bytes: Uint8Array, path: string | undefined, allowRaw: boolean): Promise<SaveResult & {path: string}> {
+    const result = await store.save({
+      allowRaw,
+      bytes,
+      format: this.flags.format,
+      into: this.flags.session,
+      name: this.flags.name,
+      path,
+      tags: this.flags.tag,
+    })
+    return {...result, path: path ?? '-'}
+  }
+
+  #report(report: SaveReport, entry: (SaveResult & {path: string}) | {path: string; reason: string}): void {
+    if ('reason' in entry) {
+      report.skipped.push(entry)
+      if (!this.jsonEnabled()) this.log(`${chalk.yellow('skipped  ')} ${entry.path}: ${entry.reason}`)
+      return
+    }
+    report.saved.push(entry)
+    if (this.jsonEnabled()) return
+    const verb = entry.unchanged ? chalk.dim('unchanged') : entry.created ? chalk.green('saved    ') : chalk.green(`version ${entry.version}`.padEnd(9))
+    this.log(`${verb} ${chalk.bold(entry.name)}  ${entry.format}  ${entry.records} records  ${chalk.dim(entry.sessionId)}  ${chalk.dim(entry.path)}`)
+    if (entry.notice) this.log(chalk.dim(`          note: ${entry.notice}`))
+    for (const d of entry.damage) this.log(chalk.yellow(`          damaged: ${d.line === null ? 'whole file' : `line ${d.line}`}: ${d.reason}`))
+  }
+}
+
+function reasonOf(error: SessError): string {
+  const message = error.message.replace(/\.$/, '')
+  const colon = message.indexOf(': ')
+  return colon === -1 ? message : message.slice(colon + 2)
+}

@@ -1,0 +1,105 @@
+import type {ExportSession, ParsedSession} from '../session/format.ts'
+import type {SessionStatus} from '../session/status.ts'
+import type {OutputEvent, Session, SessionRecord} from '../session/types.ts'
+
+/**
+ * Payload of `session.saving`, a `before`-style event: handlers run in order and may return a
+ * patch (e.g. redacted `bytes`) or veto. The persistence plugin's handler, last in line, detects
+ * the format and fills `parsed`; a plugin that understands a format of its own fills `parsed` first.
+ */
+export interface SavingPayload {
+  /** The original, as it will be stored and restored. */
+  bytes: Uint8Array
+  /** Where it came from, if a file. */
+  path?: string
+  /** Format forced by the user (`--format`), if any. */
+  format?: string
+  /** Whether an unknown well-formed JSON/JSONL file may be kept as a `raw` session (true for files named on the command line). */
+  allowRaw: boolean
+  /** The parse of `bytes`; filled by a format handler. */
+  parsed?: ParsedSession
+  /** Why no handler parsed it, when one knows (e.g. `not a session file`). */
+  rejection?: string
+}
+
+/**
+ * Payload of `session.restoring`, a `before`-style event: the persistence plugin's handler, last
+ * in line, serializes the session in `format` and fills `bytes`.
+ */
+export interface RestoringPayload {
+  session: Session
+  /** The format asked for. */
+  format: string
+  /** asciicast version to write: 2 (default) or 3. */
+  asciicastVersion?: 2 | 3
+  /** Loads the transcript and output buffer, for a handler that converts. */
+  load(): Promise<ExportSession>
+  /** The output bytes: preset to the saved original when that is what is restored; else filled by a format handler. */
+  bytes?: Uint8Array
+}
+
+/** A planned deletion of `sess gc`. */
+export interface GcItem {
+  sessionId: string | null
+  path: string | null
+  reason: string
+  bytes: number
+}
+
+/** A finding of `sess doctor`. */
+export interface DoctorFinding {
+  kind: string
+  severity: 'error' | 'warning'
+  sessionId: string | null
+  path: string | null
+  message: string
+  fix: string | null
+}
+
+/** Events whose handlers may transform the payload or veto (run in order, awaited). */
+export interface BeforeEvents {
+  'session.saving': SavingPayload
+  'session.restoring': RestoringPayload
+  'gc.planned': {items: GcItem[]}
+}
+
+/** Events that report what happened (run in order after the fact; cannot change it). */
+export interface AfterEvents {
+  'session.created': {session: Session}
+  'session.saved': {session: Session; version: number; created: boolean}
+  'session.restored': {session: Session; format: string; bytes: number}
+  'session.status_changed': {session: Session; from: SessionStatus; to: SessionStatus}
+  'session.removed': {session: Session; purged: boolean}
+  'record.appended': {sessionId: string; seq: number; record: SessionRecord}
+  'output.appended': {sessionId: string; seq: number; event: OutputEvent}
+  'lock.acquired': {sessionId: string; token: number}
+  'lock.released': {sessionId: string; token: number}
+  'lock.broken': {sessionId: string; token: number; reason: string}
+  'gc.completed': {items: GcItem[]; bytesFreed: number}
+  'doctor.finding': DoctorFinding
+}
+
+/** Every event of the lifecycle bus and its payload type. */
+export type BusEvents = BeforeEvents & AfterEvents
+
+/** Name of any bus event. */
+export type BusEventName = keyof BusEvents
+
+/** Names of every bus event, for validation and docs. */
+export const BUS_EVENT_NAMES: readonly BusEventName[] = [
+  'session.created',
+  'session.saving',
+  'session.saved',
+  'session.restoring',
+  'session.restored',
+  'session.status_changed',
+  'session.removed',
+  'record.appended',
+  'output.appended',
+  'lock.acquired',
+  'lock.released',
+  'lock.broken',
+  'gc.planned',
+  'gc.completed',
+  'doctor.finding',
+]

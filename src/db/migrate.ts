@@ -1,0 +1,62 @@
+import {type Kysely, sql} from 'kysely'
+import {Migrator} from 'kysely/migration'
+import {StorageError} from '../errors/index.ts'
+import {lockFile} from '../os/flock.ts'
+import {MIGRATIONS, migrationProvider} from './migrations/index.ts'
+import type {Database} from './schema.ts'
+
+/** A migration and whether (and when) it was applied. */
+export interface MigrationState {
+  name: string
+  appliedAt: Date | null
+}
+
+/** Every known migration with its state, oldest first. */
+export async function migrationStatus(db: Kysely<Database>): Promise<MigrationState[]> {
+  const migrations = await new Migrator({db, provider: migrationProvider}).getMigrations()
+  return migrations.map((m) => ({appliedAt: m.executedAt ?? null, name: m.name}))
+}
+
+async function appliedNames(db: Kysely<Database>): Promise<string[] | undefined> {
+  try {
+    const rows = await sql<{name: string}>`select name from kysely_migration`.execute(db)
+    return rows.rows.map((row) => row.name)
+  } catch {
+    return undefined // no migration table yet: a new store
+  }
+}
+
+/**
+ * Brings the schema up to date, as every command does on first use. Cheap when nothing is
+ * pending (one indexed read). Migrations run under an exclusive file lock (`lockPath`), since
+ * SQLite DDL is not transactional in Kysely's migrator and two processes may open a new store at once.
+ *
+ * @returns the names of the migrations applied now (empty when already current).
+ * @throws {StorageError} when the database holds migrations this sess does not know (a newer
+ *   schema: sess never downgrades), or when a migration fails.
+ */
+export async function migrateToLatest(db: Kysely<Database>, lockPath: string): Promise<string[]> {
+  const known = Object.keys(MIGRATIONS)
+  const before = await appliedNames(db)
+  assertNotNewer(before ?? [], known)
+  if (before && known.every((name) => before.includes(name))) return []
+  using _lock = lockFile(lockPath, {wait: true})
+  const {error, results = []} = await new Migrator({db, provider: migrationProvider}).migrateToLatest()
+  if (error) {
+    const failed = results.find((r) => r.status === 'Error')?.migrationName ?? 'unknown'
+    throw new StorageError(`Migration ${failed} failed: ${(error as Error).message ?? error}`, {
+      cause: error,
+      hint: 'Nothing after it was applied; run `sess migrate --status` and report the error.',
+    })
+  }
+  return results.filter((r) => r.status === 'Success').map((r) => r.migrationName)
+}
+
+function assertNotNewer(applied: string[], known: string[]): void {
+  const unknown = applied.filter((name) => !known.includes(name))
+  if (unknown.length > 0) {
+    throw new StorageError(`This store's database has a newer schema than this version of sess knows (${unknown.join(', ')}).`, {
+      hint: 'Upgrade sess to open this store; sess never downgrades a schema.',
+    })
+  }
+}

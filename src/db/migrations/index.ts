@@ -1,0 +1,15 @@
+import type {Migration, MigrationProvider} from 'kysely/migration'
+import * as initial from './2026-11-21T00-initial.ts'
+
+/**
+ * Every migration, by dated name, statically imported (no file-system scan at run time, so the
+ * list is the same in a bundle, under Bun and in tests). Append new ones; never edit or reorder.
+ */
+export const MIGRATIONS: Readonly<Record<string, Migration>> = {
+  '2026-11-21T00-initial': initial,
+}
+
+/** A Kysely `MigrationProvider` over {@link MIGRATIONS}. */
+export const migrationProvider: MigrationProvider = {
+  getMigrations: async () => ({...MIGRATIONS}),
+}

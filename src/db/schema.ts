@@ -1,0 +1,92 @@
+/**
+ * Tables of the metadata database, as Kysely sees them. Times are ms since the epoch; sizes are
+ * bytes. The schema itself is made only by the migrations in `./migrations/`.
+ */
+export interface Database {
+  sessions: SessionsTable
+  session_tags: SessionTagsTable
+  versions: VersionsTable
+  records: RecordsTable
+  output_events: OutputEventsTable
+  snapshots: SnapshotsTable
+}
+
+/** One row per session: the index `sess list` reads. */
+export interface SessionsTable {
+  id: string
+  name: string
+  kind: string
+  status: string
+  title: string | null
+  model: string | null
+  provider: string | null
+  cwd: string | null
+  owner_host: string | null
+  owner_pid: number | null
+  owner_start_time: string | null
+  parent_id: string | null
+  format: string | null
+  external_id: string | null
+  created_at: number
+  last_activity_at: number
+  closed_at: number | null
+  trashed_at: number | null
+  record_count: number
+  bytes: number
+  tokens: number | null
+  output_bytes: number
+  version_count: number
+}
+
+/** Tags of a session, one row each (portable filtering). */
+export interface SessionTagsTable {
+  session_id: string
+  tag: string
+}
+
+/** Saved originals of an imported session: one row per version, the bytes in a blob file. */
+export interface VersionsTable {
+  session_id: string
+  version: number
+  /** File name of the blob, under the session's blob directory. */
+  blob: string
+  /** SHA-256 of the original, hex: identity for idempotent saves and integrity checks. */
+  sha256: string
+  bytes: number
+  format: string
+  created_at: number
+  /** JSON array of {@link Damage} found when it was parsed. */
+  damage: string
+}
+
+/** The transcript: one row per record, in order. */
+export interface RecordsTable {
+  session_id: string
+  seq: number
+  ts: number | null
+  type: string
+  /** The record as JSON. */
+  body: string
+}
+
+/** The output buffer: timed terminal events. */
+export interface OutputEventsTable {
+  session_id: string
+  seq: number
+  /** Seconds since the start of the recording. */
+  time: number
+  code: string
+  data: string
+  /** UTF-8 bytes of `data`, for the buffer bound. */
+  bytes: number
+}
+
+/** Versioned application-state snapshots; the bytes in a blob file. */
+export interface SnapshotsTable {
+  session_id: string
+  seq: number
+  blob: string
+  sha256: string
+  bytes: number
+  created_at: number
+}

@@ -1,0 +1,83 @@
+import {Database as BunDatabase} from 'bun:sqlite'
+import {closeSync, constants, openSync} from 'node:fs'
+import {
+  CompiledQuery,
+  type DatabaseConnection,
+  type Driver,
+  SqliteDialect,
+  type SqliteDatabase,
+  SqliteDriver,
+  type SqliteStatement,
+} from 'kysely'
+
+/** How long a statement waits for another process's write lock before failing, in ms. */
+export const BUSY_TIMEOUT_MS = 10_000
+
+/**
+ * Opens the embedded metadata database on `bun:sqlite`: creates the file 0600 (SQLite gives the
+ * `-wal` and `-shm` files the same mode), sets `busy_timeout` before anything else, then WAL
+ * journaling with `synchronous=FULL` (a commit is durable once it returns) and foreign keys.
+ *
+ * SQLite-only settings live here, at the dialect seam; queries elsewhere stay portable.
+ */
+export function openSqlite(path: string): BunDatabase {
+  closeSync(openSync(path, constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW, 0o600))
+  const database = new BunDatabase(path, {create: false, readwrite: true, strict: true})
+  database.run(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`)
+  database.run('PRAGMA journal_mode = WAL')
+  database.run('PRAGMA synchronous = FULL')
+  database.run('PRAGMA foreign_keys = ON')
+  return database
+}
+
+/**
+ * Kysely's `SqliteDialect` over a `bun:sqlite` database, with two changes:
+ * statements come from bun's statement cache (`Database.query`), and write transactions start
+ * with `BEGIN IMMEDIATE`, so that two processes never deadlock upgrading a read to a write
+ * (SQLITE_BUSY that `busy_timeout` cannot resolve).
+ */
+export class BunSqliteDialect extends SqliteDialect {
+  readonly #database: BunDatabase
+
+  constructor(database: BunDatabase) {
+    super({database: new BunSqliteAdapter(database)})
+    this.#database = database
+  }
+
+  override createDriver(): Driver {
+    return new ImmediateSqliteDriver({database: new BunSqliteAdapter(this.#database)})
+  }
+}
+
+class ImmediateSqliteDriver extends SqliteDriver {
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'))
+  }
+}
+
+/** The shape Kysely's SQLite driver expects, over `bun:sqlite`. */
+class BunSqliteAdapter implements SqliteDatabase {
+  readonly #database: BunDatabase
+
+  constructor(database: BunDatabase) {
+    this.#database = database
+  }
+
+  close(): void {
+    this.#database.close(false)
+  }
+
+  prepare(sql: string): SqliteStatement {
+    const statement = this.#database.query(sql)
+    type Bindings = Parameters<typeof statement.all>
+    return {
+      reader: statement.columnNames.length > 0,
+      all: (parameters) => statement.all(...(parameters as Bindings)),
+      iterate: (parameters) => statement.iterate(...(parameters as Bindings)),
+      run: (parameters) => {
+        const {changes, lastInsertRowid} = statement.run(...(parameters as Bindings))
+        return {changes, lastInsertRowid}
+      },
+    }
+  }
+}

@@ -1,0 +1,12 @@
+export {ExitCode} from './exit-codes.ts'
+export {
+  ConflictError,
+  InvalidInputError,
+  InvalidTransitionError,
+  LockError,
+  NotFoundError,
+  SessError,
+  type SessErrorOptions,
+  StorageError,
+  VetoError,
+} from './sess-error.ts'

@@ -1,0 +1,99 @@
+import {ExitCode} from './exit-codes.ts'
+
+/** Options common to every {@link SessError}. */
+export interface SessErrorOptions {
+  /** What the user can do about it, one sentence. Shown after the message. */
+  hint?: string
+  /** The underlying error, if any. */
+  cause?: unknown
+}
+
+/**
+ * Base of every error sess throws on purpose. Carries a stable `code` for programs, the process
+ * `exitCode` the CLI exits with, and a `hint` naming the fix (the pattern of oclif's `CLIError`).
+ *
+ * Anything thrown that is not a `SessError` is a bug in sess or in a plugin; the CLI still prints
+ * it without a stack trace (unless `DEBUG=sess*`) and exits 1.
+ *
+ * @example
+ * ```ts
+ * try { await store.get('nope') } catch (error) {
+ *   if (error instanceof NotFoundError) console.error(error.message, error.hint)
+ * }
+ * ```
+ */
+export class SessError extends Error {
+  /** Stable machine-readable code, e.g. `E_NOT_FOUND`. */
+  readonly code: string
+  /** Process exit code the CLI uses for this error. */
+  readonly exitCode: ExitCode
+  /** How to fix it, if sess knows. */
+  readonly hint: string | undefined
+
+  constructor(message: string, code = 'E_FAILURE', exitCode: ExitCode = ExitCode.failure, options: SessErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : {cause: options.cause})
+    this.name = new.target.name
+    this.code = code
+    this.exitCode = exitCode
+    this.hint = options.hint
+  }
+
+  /** A plain object for `--json` output. */
+  toJSON(): {code: string; exitCode: number; hint?: string; message: string} {
+    return {code: this.code, exitCode: this.exitCode, message: this.message, ...(this.hint ? {hint: this.hint} : {})}
+  }
+}
+
+/** Bad usage or bad input: an invalid name, path, flag or file. Exit 2; nothing was written. */
+export class InvalidInputError extends SessError {
+  constructor(message: string, options: SessErrorOptions = {}) {
+    super(message, 'E_INVALID_INPUT', ExitCode.usage, options)
+  }
+}
+
+/** A name or target already exists and sess will not overwrite it. Exit 2. */
+export class ConflictError extends SessError {
+  constructor(message: string, options: SessErrorOptions = {}) {
+    super(message, 'E_CONFLICT', ExitCode.usage, options)
+  }
+}
+
+/** A session, version or file does not exist. Exit 4. */
+export class NotFoundError extends SessError {
+  constructor(message: string, options: SessErrorOptions = {}) {
+    super(message, 'E_NOT_FOUND', ExitCode.notFound, options)
+  }
+}
+
+/** A lock was not acquired in time, or a write carried a stale fencing token. Exit 3. */
+export class LockError extends SessError {
+  constructor(message: string, options: SessErrorOptions = {}) {
+    super(message, 'E_LOCK', ExitCode.lock, options)
+  }
+}
+
+/** A status change the session state machine does not allow. Exit 2. */
+export class InvalidTransitionError extends SessError {
+  constructor(message: string, options: SessErrorOptions = {}) {
+    super(message, 'E_INVALID_TRANSITION', ExitCode.usage, options)
+  }
+}
+
+/** A plugin handler vetoed a `before`-style event (e.g. `session.saving`). Exit 1. */
+export class VetoError extends SessError {
+  /** The plugin that vetoed. */
+  readonly plugin: string
+  constructor(plugin: string, reason: string) {
+    super(`${plugin} refused: ${reason}`, 'E_VETOED', ExitCode.failure, {
+      hint: `The ${plugin} plugin vetoed this; change the input or uninstall the plugin (sess plugins uninstall).`,
+    })
+    this.plugin = plugin
+  }
+}
+
+/** The store's disk, database or content failed (I/O error, disk full, corruption). Exit 1. */
+export class StorageError extends SessError {
+  constructor(message: string, options: SessErrorOptions = {}) {
+    super(message, 'E_STORAGE', ExitCode.failure, options)
+  }
+}

@@ -1,0 +1,24 @@
+/**
+ * sess: durable sessions for interactive and AI-agent command-line tools.
+ *
+ * @example
+ * ```ts
+ * import {openStore} from 'sess'
+ * await using store = await openStore()
+ * const chat = await store.create({kind: 'chat', name: 'support-42'})
+ * await store.append(chat.id, {type: 'message', role: 'user', parts: [{type: 'text', text: 'Hello'}]})
+ * ```
+ * @module
+ */
+export * from './bus/index.ts'
+export type {SessHooks, SessPluginHook} from './cli/hooks.ts'
+export * from './errors/index.ts'
+export type {DetectInput, ExportSession, FormatAdapter, ParsedMeta, ParsedSession} from './session/format.ts'
+export {assertValidName, MAX_NAME_LENGTH} from './session/names.ts'
+export {assertTransition, isSessionStatus, SESSION_STATUSES, type SessionStatus, STATUS_TRANSITIONS} from './session/status.ts'
+export type * from './session/types.ts'
+export type {BlobRef, BlobStore} from './store/blob-store.ts'
+export type {ListFilter} from './store/list-filter.ts'
+export {DEFAULT_PLUGINS, openStore, type OpenStoreOptions} from './store/open-store.ts'
+export {DEFAULT_OUTPUT_LIMIT, DEFAULT_SNAPSHOTS_KEPT, Store} from './store/store.ts'
+export type * from './store/types.ts'

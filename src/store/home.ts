@@ -1,0 +1,64 @@
+import {chmodSync, lstatSync, mkdirSync} from 'node:fs'
+import {homedir} from 'node:os'
+import {join, resolve} from 'node:path'
+import {InvalidInputError, StorageError} from '../errors/index.ts'
+
+/** Where things live in a store's home directory. */
+export interface StoreLayout {
+  home: string
+  /** The metadata database (SQLite). */
+  database: string
+  /** Blob files: saved originals and snapshots. */
+  blobs: string
+  /** Taken (flock) while migrations run. */
+  migrateLock: string
+}
+
+/**
+ * The store's home directory: `home` if given, else `$SESS_HOME`, else `$XDG_DATA_HOME/sess`,
+ * else `~/.local/share/sess` (XDG Base Directory Specification).
+ */
+export function resolveHome(home?: string, env: NodeJS.ProcessEnv = process.env): string {
+  const chosen = home ?? env.SESS_HOME
+  if (chosen !== undefined && chosen !== '') {
+    if (chosen.includes('\0')) throw new InvalidInputError('The store path contains a NUL byte.', {hint: 'Pass a plain directory path with --home.'})
+    return resolve(chosen)
+  }
+  const dataHome = env.XDG_DATA_HOME && env.XDG_DATA_HOME !== '' ? env.XDG_DATA_HOME : join(homedir(), '.local', 'share')
+  return join(resolve(dataHome), 'sess')
+}
+
+/** The paths of a store whose home is `home`. */
+export function storeLayout(home: string): StoreLayout {
+  return {blobs: join(home, 'blobs'), database: join(home, 'sess.db'), home, migrateLock: join(home, 'migrate.lock')}
+}
+
+/**
+ * Creates the home directory (mode 0700; missing parents with default modes) or checks an
+ * existing one: it must be a real directory, not a symlink. One readable by group or others is
+ * made private again, with a warning.
+ *
+ * @returns warnings for the user (empty when all was well).
+ * @throws {StorageError} when the path is a symlink or not a directory, or cannot be created.
+ */
+export function prepareHome(home: string): string[] {
+  try {
+    mkdirSync(home, {mode: 0o700, recursive: true})
+  } catch (error) {
+    throw new StorageError(`Cannot create the store directory ${home}: ${(error as Error).message}`, {
+      cause: error,
+      hint: 'Choose another directory with --home or SESS_HOME.',
+    })
+  }
+  const stat = lstatSync(home)
+  if (stat.isSymbolicLink() || !stat.isDirectory()) {
+    throw new StorageError(`The store path ${home} is a symlink or not a directory.`, {
+      hint: 'sess never follows symlinks into its store; point --home at the real directory.',
+    })
+  }
+  if ((stat.mode & 0o077) !== 0) {
+    chmodSync(home, 0o700)
+    return [`The store ${home} was readable by other users (mode ${(stat.mode & 0o777).toString(8)}); it is now 0700.`]
+  }
+  return []
+}

@@ -1,0 +1,56 @@
+import {persistence} from '../../plugins/persistence/src/plugin.ts'
+import {FileBlobStore} from '../../plugins/persistence/src/blobs/file-blob-store.ts'
+import {type HandlerFailure, LifecycleBus, type SessPlugin} from '../bus/index.ts'
+import {connectDatabase} from '../db/connect.ts'
+import {migrateToLatest} from '../db/migrate.ts'
+import {prepareHome, resolveHome, storeLayout} from './home.ts'
+import {Store} from './store.ts'
+
+/** The first-party plugins an application gets when it names none. */
+export const DEFAULT_PLUGINS: readonly SessPlugin[] = [persistence]
+
+/** Options of {@link openStore}. */
+export interface OpenStoreOptions {
+  /** Home directory of the store; default `$SESS_HOME`, else `$XDG_DATA_HOME/sess`. */
+  home?: string
+  /**
+   * Plugins whose handlers join the lifecycle bus; default {@link DEFAULT_PLUGINS}. Pass them
+   * together with your own to keep format support: `[...DEFAULT_PLUGINS, mine]`.
+   */
+  plugins?: readonly SessPlugin[]
+  /** Receives plugin handler failures (which never stop an operation); default: a line on stderr. */
+  onPluginError?: (failure: HandlerFailure) => void
+  /** Clock in ms since the epoch; default `Date.now`. */
+  now?: () => number
+  /** Migrate the schema on open (default `true`); `sess migrate` opens without, to report what it applies. */
+  autoMigrate?: boolean
+}
+
+/**
+ * Opens (creating if needed) a session store: the home directory (0700), the metadata database
+ * (migrated to the latest schema on first use) and the lifecycle bus with its plugins.
+ *
+ * @throws {StorageError} when the home is a symlink or cannot be created, or the database cannot
+ *   be opened or has a newer schema.
+ * @example
+ * ```ts
+ * import {openStore} from 'sess'
+ * await using store = await openStore({home: '/tmp/demo-store'})
+ * console.log(await store.list({limit: 10}))
+ * ```
+ */
+export async function openStore(options: OpenStoreOptions = {}): Promise<Store> {
+  const home = resolveHome(options.home)
+  const warnings = prepareHome(home)
+  const layout = storeLayout(home)
+  const db = connectDatabase(layout.database)
+  try {
+    if (options.autoMigrate ?? true) await migrateToLatest(db, layout.migrateLock)
+  } catch (error) {
+    await db.destroy()
+    throw error
+  }
+  const bus = new LifecycleBus(options.onPluginError)
+  for (const plugin of options.plugins ?? DEFAULT_PLUGINS) await bus.use(plugin)
+  return new Store({blobs: new FileBlobStore(layout.blobs), bus, db, home, migrateLock: layout.migrateLock, now: options.now ?? Date.now, warnings})
+}

@@ -1,0 +1,53 @@
+import {mkdtempSync, rmSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {dirname, join} from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+/** Root of the repository. */
+export const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
+
+/** The shared corpus of real session files (read-only; never edit). Override with SESS_CORPUS_DIR. */
+export const CORPUS = process.env.SESS_CORPUS_DIR ?? join(REPO, '..', 'shared', 'corpus')
+
+/** What a CLI run gave back. */
+export interface CliResult {
+  code: number
+  stdout: string
+  stderr: string
+  /** stdout as bytes, for byte-exact comparisons. */
+  bytes: Uint8Array
+}
+
+/** A private temporary directory, removed by the returned function. */
+export function tempDir(prefix = 'sess-test-'): {path: string; remove: () => void} {
+  const path = mkdtempSync(join(tmpdir(), prefix))
+  return {path, remove: () => rmSync(path, {force: true, recursive: true})}
+}
+
+/**
+ * Runs the real CLI (`bun bin/run.ts …`) in a child process with `SESS_HOME=home` and a private
+ * XDG data dir (so linked plugins stay in the test), no colours, and optional stdin.
+ */
+export function sess(home: string, args: string[], options: {stdin?: Uint8Array | string; env?: Record<string, string>; cwd?: string} = {}): CliResult {
+  const result = Bun.spawnSync([process.execPath, join(REPO, 'bin', 'run.ts'), ...args], {
+    cwd: options.cwd ?? REPO,
+    env: {...process.env, NO_COLOR: '1', SESS_HOME: home, XDG_DATA_HOME: join(home, '..', 'xdg-data'), ...options.env},
+    stdin: options.stdin === undefined ? 'ignore' : typeof options.stdin === 'string' ? new TextEncoder().encode(options.stdin) : options.stdin,
+  })
+  return {
+    bytes: new Uint8Array(result.stdout),
+    code: result.exitCode ?? -1,
+    stderr: result.stderr.toString(),
+    stdout: result.stdout.toString(),
+  }
+}
+
+/** {@link sess} with `--json`, parsing stdout. Throws with the CLI's stderr when stdout is not JSON. */
+export function sessJson<T = unknown>(home: string, args: string[], options: Parameters<typeof sess>[2] = {}): {code: number; json: T; stderr: string} {
+  const result = sess(home, [...args, '--json'], options)
+  try {
+    return {code: result.code, json: JSON.parse(result.stdout) as T, stderr: result.stderr}
+  } catch {
+    throw new Error(`sess ${args.join(' ')} --json printed no JSON (exit ${result.code}).\nstdout: ${result.stdout}\nstderr: ${result.stderr}`)
+  }
+}
