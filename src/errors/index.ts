@@ -4,6 +4,7 @@ export {
   InvalidInputError,
   InvalidTransitionError,
   LockError,
+  NotASessionError,
   NotFoundError,
   SessError,
   type SessErrorOptions,

@@ -51,6 +51,18 @@ export class InvalidInputError extends SessError {
   }
 }
 
+/** Bytes that no format handler could read as a session (empty, not JSON, unknown format). Exit 2. */
+export class NotASessionError extends InvalidInputError {
+  /** Why, in a few words (e.g. `the file is empty`). */
+  readonly reason: string
+  constructor(source: string, reason: string) {
+    super(`${source} is not a session file sess can read: ${reason}.`, {
+      hint: 'Supported: Claude Code, Codex, Gemini CLI, asciicast, sess JSONL, and (named directly) any JSON/JSONL file. Use --format to force one.',
+    })
+    this.reason = reason
+  }
+}
+
 /** A name or target already exists and sess will not overwrite it. Exit 2. */
 export class ConflictError extends SessError {
   constructor(message: string, options: SessErrorOptions = {}) {

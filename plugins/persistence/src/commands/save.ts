@@ -2,7 +2,7 @@ import {Args, Flags} from '@oclif/core'
 import {SessCommand} from '../../../../src/cli/base-command.ts'
 import {startProgress} from '../../../../src/cli/progress.ts'
 import {chalk} from '../../../../src/cli/style.ts'
-import {InvalidInputError, SessError, VetoError} from '../../../../src/errors/index.ts'
+import {InvalidInputError, NotASessionError, VetoError} from '../../../../src/errors/index.ts'
 import type {Store} from '../../../../src/store/store.ts'
 import type {SaveResult} from '../../../../src/store/types.ts'
 import {classifyInput, readSource, walkDirectory} from '../input/sources.ts'
@@ -76,7 +76,7 @@ Exit status: 0 when everything given was saved or skipped with a reason (damaged
         } catch (error) {
           // A file that is not a session, or that a plugin refuses, is skipped; a failing disk stops the run.
           if (!(error instanceof InvalidInputError || error instanceof VetoError)) throw error
-          this.#report(report, {path: candidate.path, reason: reasonOf(error)})
+          this.#report(report, {path: candidate.path, reason: error instanceof NotASessionError ? error.reason : error.message})
         }
       }
     } finally {
@@ -110,10 +110,4 @@ Exit status: 0 when everything given was saved or skipped with a reason (damaged
     if (entry.notice) this.log(chalk.dim(`          note: ${entry.notice}`))
     for (const d of entry.damage) this.log(chalk.yellow(`          damaged: ${d.line === null ? 'whole file' : `line ${d.line}`}: ${d.reason}`))
   }
-}
-
-function reasonOf(error: SessError): string {
-  const message = error.message.replace(/\.$/, '')
-  const colon = message.indexOf(': ')
-  return colon === -1 ? message : message.slice(colon + 2)
 }

@@ -1,0 +1,159 @@
+import type {Kysely, Selectable, Transaction} from 'kysely'
+import {monotonicFactory} from 'ulid'
+import type {LifecycleBus} from '../bus/index.ts'
+import type {Database, SessionsTable} from '../db/schema.ts'
+import {ConflictError, InvalidInputError, NotFoundError, SessError, StorageError} from '../errors/index.ts'
+import type {BlobStore} from './blob-store.ts'
+
+/** A ULID, as sess generates session ids. */
+export const SESSION_ID = /^[0-9A-HJKMNP-TV-Z]{26}$/
+
+/** Rows per multi-row INSERT (well under SQLite's and PostgreSQL's bound-parameter limits). */
+export const INSERT_BATCH = 200
+
+/** An index row of `sessions`. */
+export type SessionRow = Selectable<SessionsTable>
+
+/** What the store's operations share: the database, blobs, bus, clock and the write path. */
+export class StoreContext {
+  readonly db: Kysely<Database>
+  readonly blobs: BlobStore
+  readonly bus: LifecycleBus
+  /** Clock, ms since the epoch. */
+  readonly now: () => number
+  /** A new ULID for time `now` (monotonic within a millisecond). */
+  readonly newId = monotonicFactory()
+  #closed = false
+
+  constructor(parts: {db: Kysely<Database>; blobs: BlobStore; bus: LifecycleBus; now: () => number}) {
+    this.db = parts.db
+    this.blobs = parts.blobs
+    this.bus = parts.bus
+    this.now = parts.now
+  }
+
+  /** Closes the database. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    await this.db.destroy()
+  }
+
+  /** @throws {StorageError} once the store is closed. */
+  assertOpen(): void {
+    if (this.#closed) throw new StorageError('The store is closed.', {hint: 'Open it again with openStore().'})
+  }
+
+  /**
+   * The index row of a session by id or name: a live session first, else (if asked) the one most
+   * recently trashed.
+   *
+   * @throws {NotFoundError} when there is none.
+   */
+  async row(ref: string, includeTrashed = false): Promise<SessionRow> {
+    this.assertOpen()
+    if (typeof ref !== 'string' || ref.length === 0) throw new InvalidInputError('A session id or name is required.')
+    const byRef = this.db.selectFrom('sessions').selectAll().where(SESSION_ID.test(ref) ? 'id' : 'name', '=', ref)
+    const row =
+      (await byRef.where('trashed_at', 'is', null).executeTakeFirst()) ??
+      (includeTrashed ? await byRef.where('trashed_at', 'is not', null).orderBy('trashed_at', 'desc').limit(1).executeTakeFirst() : undefined)
+    if (!row) {
+      throw new NotFoundError(`No session ${JSON.stringify(ref)}${includeTrashed ? '' : ' (outside the trash)'}.`, {
+        hint: includeTrashed ? 'See `sess list` for names.' : 'See `sess list` for names, or `sess list --trash` for removed sessions.',
+      })
+    }
+    return row
+  }
+
+  /** Tags of each of `ids`, sorted. */
+  async tagsOf(ids: string[]): Promise<Map<string, string[]>> {
+    const result = new Map<string, string[]>()
+    if (ids.length === 0) return result
+    const rows = await this.db.selectFrom('session_tags').select(['session_id', 'tag']).where('session_id', 'in', ids).orderBy('tag').execute()
+    for (const row of rows) result.set(row.session_id, [...(result.get(row.session_id) ?? []), row.tag])
+    return result
+  }
+
+  /** `base`, or `base-2`, `base-3`… whichever is free among live sessions. */
+  async freeName(base: string): Promise<string> {
+    const stem = base.slice(0, 56)
+    const rows = await this.db.selectFrom('sessions').select('name').where('trashed_at', 'is', null).where('name', 'like', `${stem}%`).execute()
+    const taken = new Set(rows.map((row) => row.name))
+    if (!taken.has(stem)) return stem
+    for (let n = 2; ; n++) if (!taken.has(`${stem}-${n}`)) return `${stem}-${n}`
+  }
+
+  /**
+   * Runs `work` in a write transaction; the commit is the durability point. A failure that is not
+   * a {@link SessError} becomes a {@link StorageError}.
+   *
+   * @param claims the session name the transaction may take: a clash becomes a {@link ConflictError}.
+   */
+  async write<T>(work: (trx: Transaction<Database>) => Promise<T>, claims?: {name: string; hint?: string}): Promise<T> {
+    this.assertOpen()
+    try {
+      return await this.db.transaction().execute(work)
+    } catch (error) {
+      if (error instanceof SessError) throw error
+      if (claims && isUniqueViolation(error)) {
+        throw new ConflictError(`A session named ${claims.name} already exists.`, {hint: claims.hint ?? 'Choose another name, or `sess rm` the other session.'})
+      }
+      throw new StorageError(`The store's database failed: ${(error as Error).message}`, {cause: error, hint: 'Run `sess doctor`.'})
+    }
+  }
+
+  /** {@link write}, deleting `blob` (just written for `sessionId`) unless the transaction commits. */
+  async writeWithBlob<T>(sessionId: string, blob: string | undefined, work: (trx: Transaction<Database>) => Promise<T>, claims?: {name: string}): Promise<T> {
+    try {
+      return await this.write(work, claims)
+    } catch (error) {
+      if (blob !== undefined) await this.blobs.delete(sessionId, blob).catch(() => undefined)
+      throw error
+    }
+  }
+}
+
+/** A `sessions` row with every counter at zero and nothing known. */
+export function emptyRow(id: string, name: string, kind: string, now: number): SessionRow {
+  return {
+    bytes: 0,
+    closed_at: null,
+    created_at: now,
+    cwd: null,
+    external_id: null,
+    format: null,
+    id,
+    kind,
+    last_activity_at: now,
+    model: null,
+    name,
+    output_bytes: 0,
+    owner_host: null,
+    owner_pid: null,
+    owner_start_time: null,
+    parent_id: null,
+    provider: null,
+    record_count: 0,
+    status: 'active',
+    title: null,
+    tokens: null,
+    trashed_at: null,
+    version_count: 0,
+  }
+}
+
+/** Inserts a session row and its tags. */
+export async function insertSession(trx: Transaction<Database>, row: SessionRow, tags: string[]): Promise<void> {
+  await trx.insertInto('sessions').values(row).execute()
+  if (tags.length > 0) await trx.insertInto('session_tags').values(tags.map((tag) => ({session_id: row.id, tag}))).execute()
+}
+
+/** UTF-8 length of `text`, in bytes. */
+export function byteLength(text: string): number {
+  return Buffer.byteLength(text, 'utf8')
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  const text = String((error as {code?: string})?.code ?? '') + String((error as Error)?.message ?? '')
+  return /SQLITE_CONSTRAINT_UNIQUE|UNIQUE constraint failed|23505|duplicate key/.test(text)
+}

@@ -1,0 +1,107 @@
+import type {Transaction} from 'kysely'
+import type {Database} from '../db/schema.ts'
+import {InvalidInputError, NotFoundError} from '../errors/index.ts'
+import {currentOwner} from '../os/process.ts'
+import type {ExportSession} from '../session/format.ts'
+import {assertValidName} from '../session/names.ts'
+import type {OutputEvent, Session, SessionRecord} from '../session/types.ts'
+import {INSERT_BATCH, insertSession, type SessionRow, type StoreContext} from './context.ts'
+import {getSession} from './sessions.ts'
+import {readOutput, readRecords} from './transcript.ts'
+import type {RestoreOptions, RestoreResult} from './types.ts'
+
+/** See `Store.restore`. */
+export async function restoreSession(ctx: StoreContext, ref: string, options: RestoreOptions): Promise<RestoreResult> {
+  const session = await getSession(ctx, ref, options.fromTrash)
+  const format = options.format ?? session.format ?? 'sess'
+  const original = format === session.format ? await readOriginal(ctx, session, options.version) : undefined
+  if (options.version !== undefined && original === undefined) {
+    throw new InvalidInputError('--version restores a saved original; it cannot be combined with a conversion.', {
+      hint: `Drop --format, or use --format ${session.format ?? 'sess'}.`,
+    })
+  }
+  const payload = await ctx.bus.before('session.restoring', {
+    asciicastVersion: options.asciicastVersion,
+    bytes: original,
+    format,
+    load: () => exportSession(ctx, session),
+    session,
+  })
+  if (!payload.bytes) {
+    throw new InvalidInputError(`sess cannot write ${session.kind} session ${session.name} as ${format}.`, {
+      hint: "Formats: sess, markdown, asciicast (terminal sessions), or the session's own original format.",
+    })
+  }
+  await ctx.bus.emit('session.restored', {bytes: payload.bytes.length, format, session})
+  return {bytes: payload.bytes, format, original: original !== undefined && payload.bytes === original}
+}
+
+/** See `Store.fork`. */
+export async function forkSession(ctx: StoreContext, ref: string, name: string): Promise<Session> {
+  assertValidName(name)
+  const source = await ctx.row(ref)
+  const tags = (await ctx.tagsOf([source.id])).get(source.id) ?? []
+  const now = ctx.now()
+  const id = ctx.newId(now)
+  const latest = await ctx.db.selectFrom('versions').selectAll().where('session_id', '=', source.id).orderBy('version', 'desc').limit(1).executeTakeFirst()
+  const blob = latest ? await ctx.blobs.put(id, await ctx.blobs.get(source.id, {...latest, bytes: Number(latest.bytes)})) : undefined
+  const owner = currentOwner()
+  const row: SessionRow = {
+    ...source,
+    closed_at: null,
+    created_at: now,
+    id,
+    last_activity_at: now,
+    name,
+    owner_host: owner.host,
+    owner_pid: owner.pid,
+    owner_start_time: owner.startTime,
+    parent_id: source.id,
+    status: 'active',
+    trashed_at: null,
+    version_count: latest ? 1 : 0,
+  }
+  await ctx.writeWithBlob(
+    id,
+    blob?.blob,
+    async (trx) => {
+      await insertSession(trx, row, tags)
+      if (latest && blob) await trx.insertInto('versions').values({...latest, ...blob, created_at: now, session_id: id, version: 1}).execute()
+      await copyRows(trx, 'records', source.id, id)
+      await copyRows(trx, 'output_events', source.id, id)
+    },
+    {name},
+  )
+  const session = await getSession(ctx, id)
+  await ctx.bus.emit('session.created', {session})
+  return session
+}
+
+/** The whole session, for a format handler that converts it. */
+async function exportSession(ctx: StoreContext, session: Session): Promise<ExportSession> {
+  const records: SessionRecord[] = []
+  for await (const {record} of readRecords(ctx, session.id, {includeTrashed: true})) records.push(record)
+  const output: OutputEvent[] = []
+  for await (const event of readOutput(ctx, session.id, {includeTrashed: true})) output.push(event)
+  return {output, records, session}
+}
+
+/** The saved original (latest or `version`), or `undefined` for a session recorded natively. */
+async function readOriginal(ctx: StoreContext, session: Session, version?: number): Promise<Uint8Array | undefined> {
+  if (session.versionCount === 0) return undefined
+  let query = ctx.db.selectFrom('versions').selectAll().where('session_id', '=', session.id)
+  query = version === undefined ? query.orderBy('version', 'desc').limit(1) : query.where('version', '=', version)
+  const row = await query.executeTakeFirst()
+  if (!row) throw new NotFoundError(`Session ${session.name} has no version ${version}; it has ${session.versionCount}.`)
+  return ctx.blobs.get(session.id, {...row, bytes: Number(row.bytes)})
+}
+
+async function copyRows(trx: Transaction<Database>, table: 'records' | 'output_events', from: string, to: string): Promise<void> {
+  const rows = await trx.selectFrom(table).selectAll().where('session_id', '=', from).orderBy('seq').execute()
+  for (let start = 0; start < rows.length; start += INSERT_BATCH) {
+    await trx
+      .insertInto(table)
+      .values(rows.slice(start, start + INSERT_BATCH).map((row) => ({...row, session_id: to})) as never)
+      .execute()
+  }
+}

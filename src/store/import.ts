@@ -1,0 +1,160 @@
+import type {Kysely, Transaction} from 'kysely'
+import type {Database} from '../db/schema.ts'
+import {InvalidInputError, NotASessionError} from '../errors/index.ts'
+import type {ParsedSession} from '../session/format.ts'
+import {assertValidName, toSessionName} from '../session/names.ts'
+import type {Damage} from '../session/types.ts'
+import {byteLength, emptyRow, INSERT_BATCH, insertSession, type SessionRow, type StoreContext} from './context.ts'
+import {getSession} from './sessions.ts'
+import type {SaveInput, SaveResult, VersionInfo} from './types.ts'
+import {assertTags} from './validate.ts'
+
+/** See `Store.save`. */
+export async function saveOriginal(ctx: StoreContext, input: SaveInput): Promise<SaveResult> {
+  ctx.assertOpen()
+  const tags = assertTags(input.tags ?? [])
+  const target = input.into === undefined ? undefined : await ctx.row(input.into)
+  if (target && target.version_count === 0) {
+    throw new InvalidInputError(`Session ${target.name} was recorded by an application, not imported; it has no versions to add to.`, {
+      hint: 'Save into a new session instead (drop --session).',
+    })
+  }
+  const payload = await ctx.bus.before('session.saving', {allowRaw: input.allowRaw ?? true, bytes: input.bytes, format: input.format, path: input.path})
+  const parsed = payload.parsed
+  if (!parsed) throw new NotASessionError(input.path ?? 'The input', payload.rejection ?? 'no format handler recognised it')
+  const bytes = payload.bytes
+  const sha256 = new Bun.CryptoHasher('sha256').update(bytes).digest('hex')
+  const saved = await findSaved(ctx.db, sha256, target?.id) // cheap check first: no blob written for a re-import
+  if (saved) return {...saved, format: parsed.format}
+  const now = ctx.now()
+  const id = target?.id ?? ctx.newId(now)
+  const name = target?.name ?? (input.name === undefined ? await ctx.freeName(importName(input.path, parsed.meta.title, parsed.format)) : assertValidName(input.name))
+  const blob = await ctx.blobs.put(id, bytes)
+  const outcome = await ctx.writeWithBlob(
+    id,
+    blob.blob,
+    async (trx) => {
+      // Inside the write transaction, so that two processes saving the same bytes cannot both add them.
+      const existing = await findSaved(trx, sha256, target?.id)
+      if (existing) return {existing}
+      if (!target) await insertSession(trx, {...emptyRow(id, name, parsed.kind, parsed.meta.createdAt ?? now), status: 'completed'}, tags)
+      const current = await trx.selectFrom('sessions').select('version_count').where('id', '=', id).executeTakeFirstOrThrow()
+      const version = Number(current.version_count) + 1
+      await trx
+        .insertInto('versions')
+        .values({...blob, created_at: now, damage: JSON.stringify(parsed.damage), format: parsed.format, session_id: id, version})
+        .execute()
+      await replaceContent(trx, id, parsed)
+      await trx.updateTable('sessions').set(indexFields(parsed, bytes.length, version, now)).where('id', '=', id).execute()
+      return {version}
+    },
+    {name},
+  )
+  if (outcome.existing) {
+    await (target ? ctx.blobs.delete(id, blob.blob) : ctx.blobs.deleteSession(id))
+    return {...outcome.existing, format: parsed.format}
+  }
+  const session = await getSession(ctx, id)
+  if (!target) await ctx.bus.emit('session.created', {session})
+  await ctx.bus.emit('session.saved', {created: !target, session, version: outcome.version})
+  return {
+    created: !target,
+    damage: parsed.damage,
+    format: parsed.format,
+    name,
+    notice: parsed.notice,
+    records: parsed.records.length,
+    sessionId: id,
+    unchanged: false,
+    version: outcome.version,
+  }
+}
+
+/** See `Store.versions`. */
+export async function listVersions(ctx: StoreContext, ref: string, includeTrashed = false): Promise<VersionInfo[]> {
+  const {id} = await ctx.row(ref, includeTrashed)
+  const rows = await ctx.db.selectFrom('versions').selectAll().where('session_id', '=', id).orderBy('version').execute()
+  return rows.map((row) => ({
+    bytes: Number(row.bytes),
+    createdAt: Number(row.created_at),
+    damage: JSON.parse(row.damage) as Damage[],
+    format: row.format,
+    sha256: row.sha256,
+    version: Number(row.version),
+  }))
+}
+
+/** The live session (or `within` only) that already holds an original with this SHA-256, as a save result. */
+async function findSaved(trx: Kysely<Database>, sha256: string, within: string | undefined): Promise<Omit<SaveResult, 'format'> | undefined> {
+  const existing = await trx
+    .selectFrom('versions')
+    .innerJoin('sessions', 'sessions.id', 'versions.session_id')
+    .select(['sessions.id', 'sessions.name', 'versions.version', 'versions.damage', 'sessions.record_count'])
+    .where('versions.sha256', '=', sha256)
+    .where('sessions.trashed_at', 'is', null)
+    .$if(within !== undefined, (q) => q.where('sessions.id', '=', within!))
+    .orderBy('versions.version', 'desc')
+    .executeTakeFirst()
+  if (!existing) return undefined
+  return {
+    created: false,
+    damage: JSON.parse(existing.damage) as Damage[],
+    name: existing.name,
+    records: Number(existing.record_count),
+    sessionId: existing.id,
+    unchanged: true,
+    version: Number(existing.version),
+  }
+}
+
+/** Replaces a session's transcript and output buffer with those of `parsed`. */
+async function replaceContent(trx: Transaction<Database>, id: string, parsed: ParsedSession): Promise<void> {
+  await trx.deleteFrom('records').where('session_id', '=', id).execute()
+  for (let start = 0; start < parsed.records.length; start += INSERT_BATCH) {
+    const rows = parsed.records.slice(start, start + INSERT_BATCH).map((record, index) => ({
+      body: JSON.stringify(record),
+      seq: start + index + 1,
+      session_id: id,
+      ts: record.ts ?? null,
+      type: record.type,
+    }))
+    await trx.insertInto('records').values(rows).execute()
+  }
+  await trx.deleteFrom('output_events').where('session_id', '=', id).execute()
+  for (let start = 0; start < parsed.output.length; start += INSERT_BATCH) {
+    const rows = parsed.output.slice(start, start + INSERT_BATCH).map((event, index) => ({
+      bytes: byteLength(event.data),
+      code: event.code,
+      data: event.data,
+      seq: start + index + 1,
+      session_id: id,
+      time: event.time,
+    }))
+    await trx.insertInto('output_events').values(rows).execute()
+  }
+}
+
+/** Index fields a save sets from the parse of the original. */
+function indexFields(parsed: ParsedSession, bytes: number, version: number, now: number): Partial<SessionRow> {
+  const meta = parsed.meta
+  return {
+    bytes,
+    cwd: meta.cwd ?? null,
+    external_id: meta.externalId ?? null,
+    format: parsed.format,
+    last_activity_at: meta.lastActivityAt ?? meta.createdAt ?? now,
+    model: meta.model ?? null,
+    output_bytes: parsed.output.reduce((sum, event) => sum + byteLength(event.data), 0),
+    provider: meta.provider ?? null,
+    record_count: parsed.records.length,
+    title: meta.title ?? null,
+    tokens: meta.tokens ?? null,
+    version_count: version,
+  }
+}
+
+/** A name for an imported session: the file's stem, else its title, else its format. */
+function importName(path: string | undefined, title: string | undefined, format: string): string {
+  const stem = path?.split('/').pop()?.replace(/\.(jsonl|json|cast|txt)$/i, '')
+  return toSessionName(stem ?? '') ?? toSessionName(title ?? '') ?? format
+}

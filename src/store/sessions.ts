@@ -1,0 +1,111 @@
+import {NotFoundError} from '../errors/index.ts'
+import {currentOwner} from '../os/process.ts'
+import {assertValidName} from '../session/names.ts'
+import {assertTransition, type SessionStatus} from '../session/status.ts'
+import type {Session} from '../session/types.ts'
+import {emptyRow, insertSession, type SessionRow, type StoreContext} from './context.ts'
+import {applyListFilter, globMatches, type ListFilter} from './list-filter.ts'
+import {toSession} from './rows.ts'
+import type {CreateSessionInput} from './types.ts'
+import {assertTags} from './validate.ts'
+
+/** See `Store.create`. */
+export async function createSession(ctx: StoreContext, input: CreateSessionInput): Promise<Session> {
+  const kind = input.kind ?? 'chat'
+  const name = input.name === undefined ? await ctx.freeName(`${kind}-${timestampName(ctx.now())}`) : assertValidName(input.name)
+  const tags = assertTags(input.tags ?? [])
+  if (input.parentId !== undefined) await ctx.row(input.parentId)
+  const now = ctx.now()
+  const owner = currentOwner()
+  const row: SessionRow = {
+    ...emptyRow(ctx.newId(now), name, kind, now),
+    cwd: input.cwd ?? null,
+    model: input.model ?? null,
+    owner_host: owner.host,
+    owner_pid: owner.pid,
+    owner_start_time: owner.startTime,
+    parent_id: input.parentId ?? null,
+    provider: input.provider ?? null,
+    status: input.status ?? 'active',
+    title: input.title ?? null,
+  }
+  await ctx.write((trx) => insertSession(trx, row, tags), {name})
+  const session = toSession(row, tags)
+  await ctx.bus.emit('session.created', {session})
+  return session
+}
+
+/** See `Store.get`. */
+export async function getSession(ctx: StoreContext, ref: string, includeTrashed = false): Promise<Session> {
+  const row = await ctx.row(ref, includeTrashed)
+  return toSession(row, (await ctx.tagsOf([row.id])).get(row.id) ?? [])
+}
+
+/** See `Store.list`. */
+export async function listSessions(ctx: StoreContext, filter: ListFilter): Promise<Session[]> {
+  ctx.assertOpen()
+  let query = applyListFilter(ctx.db.selectFrom('sessions').selectAll('sessions'), filter)
+  // LIKE is looser than the glob (case, `_`), so a name filter is re-checked before the limit.
+  if (filter.limit !== undefined && filter.name === undefined) query = query.limit(filter.limit)
+  let rows = await query.execute()
+  if (filter.name !== undefined) {
+    const glob = filter.name
+    rows = rows.filter((row) => globMatches(glob, row.name)).slice(0, filter.limit ?? rows.length)
+  }
+  const tags = await ctx.tagsOf(rows.map((row) => row.id))
+  return rows.map((row) => toSession(row, tags.get(row.id) ?? []))
+}
+
+/** See `Store.rename`. */
+export async function renameSession(ctx: StoreContext, ref: string, newName: string): Promise<Session> {
+  assertValidName(newName)
+  const {id} = await ctx.row(ref)
+  await ctx.write((trx) => trx.updateTable('sessions').set({name: newName}).where('id', '=', id).execute(), {name: newName})
+  return getSession(ctx, id)
+}
+
+/** See `Store.setStatus`. */
+export async function setSessionStatus(ctx: StoreContext, ref: string, status: SessionStatus): Promise<Session> {
+  const {id} = await ctx.row(ref)
+  const now = ctx.now()
+  const from = await ctx.write(async (trx) => {
+    const current = await trx.selectFrom('sessions').select('status').where('id', '=', id).executeTakeFirstOrThrow()
+    const previous = current.status as SessionStatus
+    if (!assertTransition(previous, status)) return undefined
+    const closing = status === 'completed' || status === 'terminated'
+    await trx.updateTable('sessions').set({closed_at: closing ? now : null, last_activity_at: now, status}).where('id', '=', id).execute()
+    return previous
+  })
+  const session = await getSession(ctx, id)
+  if (from !== undefined) await ctx.bus.emit('session.status_changed', {from, session, to: status})
+  return session
+}
+
+/** See `Store.remove`. */
+export async function removeSession(ctx: StoreContext, ref: string, purge: boolean): Promise<Session> {
+  const session = await getSession(ctx, ref, purge)
+  if (purge) {
+    await ctx.write((trx) => trx.deleteFrom('sessions').where('id', '=', session.id).execute())
+    await ctx.blobs.deleteSession(session.id)
+  } else {
+    await ctx.write((trx) => trx.updateTable('sessions').set({trashed_at: ctx.now()}).where('id', '=', session.id).execute())
+  }
+  await ctx.bus.emit('session.removed', {purged: purge, session})
+  return session
+}
+
+/** See `Store.untrash`. */
+export async function untrashSession(ctx: StoreContext, ref: string): Promise<Session> {
+  const row = await ctx.row(ref, true)
+  if (row.trashed_at === null) throw new NotFoundError(`Session ${row.name} is not in the trash.`)
+  await ctx.write((trx) => trx.updateTable('sessions').set({trashed_at: null}).where('id', '=', row.id).execute(), {
+    hint: 'Rename the other session first (sess rename).',
+    name: row.name,
+  })
+  return getSession(ctx, row.id)
+}
+
+/** `20261121-094100`: a time for generated names. */
+function timestampName(now: number): string {
+  return new Date(now).toISOString().replaceAll(/[-:]/g, '').replace('T', '-').slice(0, 15)
+}

@@ -1,0 +1,37 @@
+import {InvalidInputError, NotFoundError} from '../errors/index.ts'
+import type {StoreContext} from './context.ts'
+import {encodeState} from './validate.ts'
+
+/** Default number of snapshots kept per session. */
+export const DEFAULT_SNAPSHOTS_KEPT = 10
+
+/** See `Store.snapshot`. */
+export async function saveSnapshot(ctx: StoreContext, ref: string, state: unknown, keep = DEFAULT_SNAPSHOTS_KEPT): Promise<number> {
+  if (!Number.isInteger(keep) || keep < 1) throw new InvalidInputError(`keep must be a whole number ≥ 1, not ${keep}.`)
+  const bytes = encodeState(state)
+  const {id} = await ctx.row(ref)
+  const blob = await ctx.blobs.put(id, bytes)
+  const now = ctx.now()
+  const {pruned, seq} = await ctx.writeWithBlob(id, blob.blob, async (trx) => {
+    const last = await trx.selectFrom('snapshots').select((eb) => eb.fn.max('seq').as('seq')).where('session_id', '=', id).executeTakeFirst()
+    const next = Number(last?.seq ?? 0) + 1
+    await trx.insertInto('snapshots').values({...blob, created_at: now, seq: next, session_id: id}).execute()
+    const old = await trx.selectFrom('snapshots').select('blob').where('session_id', '=', id).where('seq', '<=', next - keep).execute()
+    if (old.length > 0) await trx.deleteFrom('snapshots').where('session_id', '=', id).where('seq', '<=', next - keep).execute()
+    await trx.updateTable('sessions').set({last_activity_at: now}).where('id', '=', id).execute()
+    return {pruned: old.map((row) => row.blob), seq: next}
+  })
+  // After the commit: a crash here leaves only unreferenced files, which gc removes.
+  for (const old of pruned) await ctx.blobs.delete(id, old)
+  return seq
+}
+
+/** See `Store.latestSnapshot`. */
+export async function readSnapshot(ctx: StoreContext, ref: string, seq?: number): Promise<{seq: number; bytes: Uint8Array}> {
+  const {id} = await ctx.row(ref)
+  let query = ctx.db.selectFrom('snapshots').selectAll().where('session_id', '=', id)
+  query = seq === undefined ? query.orderBy('seq', 'desc').limit(1) : query.where('seq', '=', seq)
+  const row = await query.executeTakeFirst()
+  if (!row) throw new NotFoundError(`Session ${ref} has no snapshot${seq === undefined ? '' : ` ${seq}`}.`)
+  return {bytes: await ctx.blobs.get(id, {...row, bytes: Number(row.bytes)}), seq: Number(row.seq)}
+}

@@ -1,0 +1,79 @@
+import type {Transaction} from 'kysely'
+import type {Database} from '../db/schema.ts'
+import type {OutputEvent, SessionRecord, StoredRecord} from '../session/types.ts'
+import {byteLength, type StoreContext} from './context.ts'
+import {assertOutputEvent, assertRecord} from './validate.ts'
+
+/** Default bound of a session's output buffer, in bytes (DESIGN §2). */
+export const DEFAULT_OUTPUT_LIMIT = 10 * 1024 * 1024
+
+/** See `Store.append`. */
+export async function appendRecord(ctx: StoreContext, ref: string, record: SessionRecord): Promise<number> {
+  const body = assertRecord(record)
+  const {id} = await ctx.row(ref)
+  const now = ctx.now()
+  const seq = await ctx.write(async (trx) => {
+    const {record_count} = await trx.selectFrom('sessions').select('record_count').where('id', '=', id).executeTakeFirstOrThrow()
+    const next = Number(record_count) + 1
+    await trx.insertInto('records').values({body, seq: next, session_id: id, ts: record.ts ?? null, type: record.type}).execute()
+    await trx
+      .updateTable('sessions')
+      .set((eb) => ({bytes: eb('bytes', '+', byteLength(body)), last_activity_at: now, record_count: next}))
+      .where('id', '=', id)
+      .execute()
+    return next
+  })
+  await ctx.bus.emit('record.appended', {record, seq, sessionId: id})
+  return seq
+}
+
+/** See `Store.records`. */
+export async function* readRecords(ctx: StoreContext, ref: string, options: {after?: number; last?: number; includeTrashed?: boolean}): AsyncGenerator<StoredRecord> {
+  const row = await ctx.row(ref, options.includeTrashed)
+  const after = options.last === undefined ? (options.after ?? 0) : Math.max(options.after ?? 0, Number(row.record_count) - options.last)
+  const rows = ctx.db.selectFrom('records').select(['seq', 'body']).where('session_id', '=', row.id).where('seq', '>', after).orderBy('seq').stream(256)
+  for await (const record of rows) yield {record: JSON.parse(record.body) as SessionRecord, seq: Number(record.seq)}
+}
+
+/** See `Store.appendOutput`. */
+export async function appendOutputEvent(ctx: StoreContext, ref: string, event: OutputEvent): Promise<number> {
+  assertOutputEvent(event)
+  const {id} = await ctx.row(ref)
+  const now = ctx.now()
+  const size = byteLength(event.data)
+  const seq = await ctx.write(async (trx) => {
+    const last = await trx.selectFrom('output_events').select((eb) => eb.fn.max('seq').as('seq')).where('session_id', '=', id).executeTakeFirst()
+    const next = Number(last?.seq ?? 0) + 1
+    await trx.insertInto('output_events').values({bytes: size, code: event.code, data: event.data, seq: next, session_id: id, time: event.time}).execute()
+    const {output_bytes} = await trx
+      .updateTable('sessions')
+      .set((eb) => ({last_activity_at: now, output_bytes: eb('output_bytes', '+', size)}))
+      .where('id', '=', id)
+      .returning('output_bytes')
+      .executeTakeFirstOrThrow()
+    if (Number(output_bytes) > DEFAULT_OUTPUT_LIMIT) await evictOutput(trx, id, Number(output_bytes) - DEFAULT_OUTPUT_LIMIT)
+    return next
+  })
+  await ctx.bus.emit('output.appended', {event, seq, sessionId: id})
+  return seq
+}
+
+/** See `Store.output`. */
+export async function* readOutput(ctx: StoreContext, ref: string, options: {includeTrashed?: boolean}): AsyncGenerator<OutputEvent> {
+  const {id} = await ctx.row(ref, options.includeTrashed)
+  const rows = ctx.db.selectFrom('output_events').select(['time', 'code', 'data']).where('session_id', '=', id).orderBy('seq').stream(256)
+  for await (const row of rows) yield {code: row.code as OutputEvent['code'], data: row.data, time: Number(row.time)}
+}
+
+/** Deletes the oldest whole output events until at least `excess` bytes are freed. */
+async function evictOutput(trx: Transaction<Database>, id: string, excess: number): Promise<void> {
+  let freed = 0
+  let cutoff = 0
+  for await (const row of trx.selectFrom('output_events').select(['seq', 'bytes']).where('session_id', '=', id).orderBy('seq').stream(256)) {
+    freed += Number(row.bytes)
+    cutoff = Number(row.seq)
+    if (freed >= excess) break
+  }
+  await trx.deleteFrom('output_events').where('session_id', '=', id).where('seq', '<=', cutoff).execute()
+  await trx.updateTable('sessions').set((eb) => ({output_bytes: eb('output_bytes', '-', freed)})).where('id', '=', id).execute()
+}
