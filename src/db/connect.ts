@@ -1,11 +1,25 @@
 import {Kysely} from 'kysely'
+import {StorageError} from '../errors/index.ts'
 import type {Database} from './schema.ts'
 import {BunSqliteDialect, openSqlite} from './sqlite.ts'
 
 /**
  * Connects Kysely to the store's metadata database: the embedded SQLite file at `path`.
  * (PostgreSQL arrives here, behind the same `Kysely<Database>`, when `SESS_DATABASE_URL` is set.)
+ *
+ * @throws {StorageError} when the file cannot be opened (a symlink in its place, permissions, not a database).
  */
 export function connectDatabase(path: string): Kysely<Database> {
-  return new Kysely<Database>({dialect: new BunSqliteDialect(openSqlite(path))})
+  try {
+    return new Kysely<Database>({dialect: new BunSqliteDialect(openSqlite(path))})
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    throw new StorageError(`Cannot open the store database ${path}: ${(error as Error).message}`, {
+      cause: error,
+      hint:
+        code === 'ELOOP'
+          ? 'A symlink stands in place of the database; sess never follows symlinks in its store. Move it away.'
+          : 'Check that the file is a sess database and that you may read and write it (`sess doctor`).',
+    })
+  }
 }
