@@ -1,7 +1,14 @@
 import {Kysely} from 'kysely'
 import {StorageError} from '../errors/index.ts'
 import type {Database} from './schema.ts'
-import {BunSqliteDialect, openSqlite} from './sqlite.ts'
+import {BunSqliteDialect, openSqlite, SQLITE_BEGIN_WRITE} from './sqlite.ts'
+
+/** The store's metadata database and what differs between its dialects. */
+export interface MetadataDatabase {
+  db: Kysely<Database>
+  /** The statement that starts a write transaction (SQLite: `begin immediate`). */
+  beginWrite: string
+}
 
 /**
  * Connects Kysely to the store's metadata database: the embedded SQLite file at `path`.
@@ -9,9 +16,9 @@ import {BunSqliteDialect, openSqlite} from './sqlite.ts'
  *
  * @throws {StorageError} when the file cannot be opened (a symlink in its place, permissions, not a database).
  */
-export function connectDatabase(path: string): Kysely<Database> {
+export function connectDatabase(path: string): MetadataDatabase {
   try {
-    return new Kysely<Database>({dialect: new BunSqliteDialect(openSqlite(path))})
+    return {beginWrite: SQLITE_BEGIN_WRITE, db: new Kysely<Database>({dialect: new BunSqliteDialect(openSqlite(path))})}
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
     throw new StorageError(`Cannot open the store database ${path}: ${(error as Error).message}`, {

@@ -1,14 +1,6 @@
 import {Database as BunDatabase} from 'bun:sqlite'
 import {closeSync, constants, openSync} from 'node:fs'
-import {
-  CompiledQuery,
-  type DatabaseConnection,
-  type Driver,
-  SqliteDialect,
-  type SqliteDatabase,
-  SqliteDriver,
-  type SqliteStatement,
-} from 'kysely'
+import {SqliteDialect, type SqliteDatabase, type SqliteStatement} from 'kysely'
 
 /** How long a statement waits for another process's write lock before failing, in ms. */
 export const BUSY_TIMEOUT_MS = 10_000
@@ -31,27 +23,16 @@ export function openSqlite(path: string): BunDatabase {
 }
 
 /**
- * Kysely's `SqliteDialect` over a `bun:sqlite` database, with two changes:
- * statements come from bun's statement cache (`Database.query`), and write transactions start
- * with `BEGIN IMMEDIATE`, so that two processes never deadlock upgrading a read to a write
- * (SQLITE_BUSY that `busy_timeout` cannot resolve).
+ * How a write transaction starts on SQLite: `BEGIN IMMEDIATE` takes the write lock at once, so two
+ * processes never deadlock upgrading a read to a write (an SQLITE_BUSY that `busy_timeout` cannot
+ * resolve).
  */
-export class BunSqliteDialect extends SqliteDialect {
-  readonly #database: BunDatabase
+export const SQLITE_BEGIN_WRITE = 'begin immediate'
 
+/** Kysely's `SqliteDialect` over a `bun:sqlite` database, its statements from bun's statement cache. */
+export class BunSqliteDialect extends SqliteDialect {
   constructor(database: BunDatabase) {
     super({database: new BunSqliteAdapter(database)})
-    this.#database = database
-  }
-
-  override createDriver(): Driver {
-    return new ImmediateSqliteDriver({database: new BunSqliteAdapter(this.#database)})
-  }
-}
-
-class ImmediateSqliteDriver extends SqliteDriver {
-  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
-    await connection.executeQuery(CompiledQuery.raw('begin immediate'))
   }
 }
 

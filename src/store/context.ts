@@ -1,12 +1,16 @@
-import type {Kysely, Selectable, Transaction} from 'kysely'
+import {CompiledQuery, type Kysely, type Selectable} from 'kysely'
 import {monotonicFactory} from 'ulid'
 import type {LifecycleBus} from '../bus/index.ts'
+import {PreparedQueries} from '../db/prepared.ts'
 import type {Database, SessionsTable} from '../db/schema.ts'
 import {ConflictError, InvalidInputError, NotFoundError, SessError, StorageError} from '../errors/index.ts'
 import type {BlobStore} from './blob-store.ts'
 
 /** A ULID, as sess generates session ids. */
 export const SESSION_ID = /^[0-9A-HJKMNP-TV-Z]{26}$/
+
+const COMMIT = CompiledQuery.raw('commit')
+const ROLLBACK = CompiledQuery.raw('rollback')
 
 /** Rows per multi-row INSERT (well under SQLite's and PostgreSQL's bound-parameter limits). */
 export const INSERT_BATCH = 200
@@ -23,10 +27,14 @@ export class StoreContext {
   readonly now: () => number
   /** A new ULID for time `now` (monotonic within a millisecond). */
   readonly newId = monotonicFactory()
+  /** Hot-path queries, compiled once for this store's dialect. */
+  readonly prepared = new PreparedQueries()
+  readonly #beginWrite: CompiledQuery
   #closed = false
 
-  constructor(parts: {db: Kysely<Database>; blobs: BlobStore; bus: LifecycleBus; now: () => number}) {
+  constructor(parts: {db: Kysely<Database>; beginWrite: string; blobs: BlobStore; bus: LifecycleBus; now: () => number}) {
     this.db = parts.db
+    this.#beginWrite = CompiledQuery.raw(parts.beginWrite)
     this.blobs = parts.blobs
     this.bus = parts.bus
     this.now = parts.now
@@ -57,12 +65,15 @@ export class StoreContext {
     const row =
       (await byRef.where('trashed_at', 'is', null).executeTakeFirst()) ??
       (includeTrashed ? await byRef.where('trashed_at', 'is not', null).orderBy('trashed_at', 'desc').limit(1).executeTakeFirst() : undefined)
-    if (!row) {
-      throw new NotFoundError(`No session ${JSON.stringify(ref)}${includeTrashed ? '' : ' (outside the trash)'}.`, {
-        hint: includeTrashed ? 'See `sess list` for names.' : 'See `sess list` for names, or `sess list --trash` for removed sessions.',
-      })
-    }
+    if (!row) throw this.notFound(ref, includeTrashed)
     return row
+  }
+
+  /** The error for a session `ref` that does not exist (outside the trash, unless `includeTrashed`). */
+  notFound(ref: string, includeTrashed = false): NotFoundError {
+    return new NotFoundError(`No session ${JSON.stringify(ref)}${includeTrashed ? '' : ' (outside the trash)'}.`, {
+      hint: includeTrashed ? 'See `sess list` for names.' : 'See `sess list` for names, or `sess list --trash` for removed sessions.',
+    })
   }
 
   /** Tags of each of `ids`, sorted. */
@@ -84,15 +95,27 @@ export class StoreContext {
   }
 
   /**
-   * Runs `work` in a write transaction; the commit is the durability point. A failure that is not
-   * a {@link SessError} becomes a {@link StorageError}.
+   * Runs `work` in a write transaction on one connection; the commit is the durability point. A
+   * failure that is not a {@link SessError} becomes a {@link StorageError}. (The transaction is
+   * begun and committed with precompiled statements: Kysely's transaction builder costs more than
+   * the rest of an append.)
    *
    * @param claims the session name the transaction may take: a clash becomes a {@link ConflictError}.
    */
-  async write<T>(work: (trx: Transaction<Database>) => Promise<T>, claims?: {name: string; hint?: string}): Promise<T> {
+  async write<T>(work: (trx: Kysely<Database>) => Promise<T>, claims?: {name: string; hint?: string}): Promise<T> {
     this.assertOpen()
     try {
-      return await this.db.transaction().execute(work)
+      return await this.db.connection().execute(async (connection) => {
+        await connection.executeQuery(this.#beginWrite)
+        try {
+          const result = await work(connection)
+          await connection.executeQuery(COMMIT)
+          return result
+        } catch (error) {
+          await connection.executeQuery(ROLLBACK).catch(() => undefined) // none left if COMMIT itself failed
+          throw error
+        }
+      })
     } catch (error) {
       if (error instanceof SessError) throw error
       if (claims && isUniqueViolation(error)) {
@@ -103,7 +126,7 @@ export class StoreContext {
   }
 
   /** {@link write}, deleting `blob` (just written for `sessionId`) unless the transaction commits. */
-  async writeWithBlob<T>(sessionId: string, blob: string | undefined, work: (trx: Transaction<Database>) => Promise<T>, claims?: {name: string}): Promise<T> {
+  async writeWithBlob<T>(sessionId: string, blob: string | undefined, work: (trx: Kysely<Database>) => Promise<T>, claims?: {name: string}): Promise<T> {
     try {
       return await this.write(work, claims)
     } catch (error) {
@@ -143,7 +166,7 @@ export function emptyRow(id: string, name: string, kind: string, now: number): S
 }
 
 /** Inserts a session row and its tags. */
-export async function insertSession(trx: Transaction<Database>, row: SessionRow, tags: string[]): Promise<void> {
+export async function insertSession(trx: Kysely<Database>, row: SessionRow, tags: string[]): Promise<void> {
   await trx.insertInto('sessions').values(row).execute()
   if (tags.length > 0) await trx.insertInto('session_tags').values(tags.map((tag) => ({session_id: row.id, tag}))).execute()
 }

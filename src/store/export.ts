@@ -1,4 +1,4 @@
-import type {Transaction} from 'kysely'
+import type {Kysely} from 'kysely'
 import type {Database} from '../db/schema.ts'
 import {InvalidInputError, NotFoundError} from '../errors/index.ts'
 import {currentOwner} from '../os/process.ts'
@@ -96,7 +96,7 @@ async function readOriginal(ctx: StoreContext, session: Session, version?: numbe
   return ctx.blobs.get(session.id, {...row, bytes: Number(row.bytes)})
 }
 
-async function copyRows(trx: Transaction<Database>, table: 'records' | 'output_events', from: string, to: string): Promise<void> {
+async function copyRows(trx: Kysely<Database>, table: 'records' | 'output_events', from: string, to: string): Promise<void> {
   const rows = await trx.selectFrom(table).selectAll().where('session_id', '=', from).orderBy('seq').execute()
   for (let start = 0; start < rows.length; start += INSERT_BATCH) {
     await trx

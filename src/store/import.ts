@@ -108,7 +108,7 @@ async function findSaved(trx: Kysely<Database>, sha256: string, within: string |
 }
 
 /** Replaces a session's transcript and output buffer with those of `parsed`. */
-async function replaceContent(trx: Transaction<Database>, id: string, parsed: ParsedSession): Promise<void> {
+async function replaceContent(trx: Kysely<Database>, id: string, parsed: ParsedSession): Promise<void> {
   await trx.deleteFrom('records').where('session_id', '=', id).execute()
   for (let start = 0; start < parsed.records.length; start += INSERT_BATCH) {
     const rows = parsed.records.slice(start, start + INSERT_BATCH).map((record, index) => ({

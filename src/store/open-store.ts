@@ -43,7 +43,7 @@ export async function openStore(options: OpenStoreOptions = {}): Promise<Store> 
   const home = resolveHome(options.home)
   const warnings = prepareHome(home)
   const layout = storeLayout(home)
-  const db = connectDatabase(layout.database)
+  const {beginWrite, db} = connectDatabase(layout.database)
   try {
     if (options.autoMigrate ?? true) await migrateToLatest(db, layout.migrateLock)
   } catch (error) {
@@ -52,5 +52,5 @@ export async function openStore(options: OpenStoreOptions = {}): Promise<Store> 
   }
   const bus = new LifecycleBus(options.onPluginError)
   for (const plugin of options.plugins ?? DEFAULT_PLUGINS) await bus.use(plugin)
-  return new Store({blobs: new FileBlobStore(layout.blobs), bus, db, home, migrateLock: layout.migrateLock, now: options.now ?? Date.now, warnings})
+  return new Store({beginWrite, blobs: new FileBlobStore(layout.blobs), bus, db, home, migrateLock: layout.migrateLock, now: options.now ?? Date.now, warnings})
 }

@@ -23,6 +23,8 @@ export interface StoreParts {
   /** Taken (flock) while migrations run. */
   migrateLock: string
   db: Kysely<Database>
+  /** The statement that starts a write transaction in this dialect. */
+  beginWrite: string
   blobs: BlobStore
   bus: LifecycleBus
   /** Clock, ms since the epoch (tests inject one). */

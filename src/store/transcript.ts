@@ -1,30 +1,48 @@
-import type {Transaction} from 'kysely'
+import type {Kysely} from 'kysely'
 import type {Database} from '../db/schema.ts'
 import type {OutputEvent, SessionRecord, StoredRecord} from '../session/types.ts'
-import {byteLength, type StoreContext} from './context.ts'
+import {byteLength, SESSION_ID, type StoreContext} from './context.ts'
 import {assertOutputEvent, assertRecord} from './validate.ts'
 
 /** Default bound of a session's output buffer, in bytes (DESIGN §2). */
 export const DEFAULT_OUTPUT_LIMIT = 10 * 1024 * 1024
 
-/** See `Store.append`. */
+/**
+ * See `Store.append`. The hot path: one write transaction of two statements — the session's
+ * counters bumped (which also resolves `ref` and locks the row), then the record inserted — and
+ * no lookup before it.
+ */
 export async function appendRecord(ctx: StoreContext, ref: string, record: SessionRecord): Promise<number> {
   const body = assertRecord(record)
-  const {id} = await ctx.row(ref)
   const now = ctx.now()
-  const seq = await ctx.write(async (trx) => {
-    const {record_count} = await trx.selectFrom('sessions').select('record_count').where('id', '=', id).executeTakeFirstOrThrow()
-    const next = Number(record_count) + 1
-    await trx.insertInto('records').values({body, seq: next, session_id: id, ts: record.ts ?? null, type: record.type}).execute()
-    await trx
-      .updateTable('sessions')
-      .set((eb) => ({bytes: eb('bytes', '+', byteLength(body)), last_activity_at: now, record_count: next}))
-      .where('id', '=', id)
-      .execute()
-    return next
+  const byId = SESSION_ID.test(ref)
+  const appended = await ctx.write(async (trx) => {
+    const bumped = await ctx.prepared.execute(
+      trx,
+      byId ? 'append.bump.id' : 'append.bump.name',
+      (param) =>
+        trx
+          .updateTable('sessions')
+          .set((eb) => ({bytes: eb('bytes', '+', param('bytes')), last_activity_at: param('now'), record_count: eb('record_count', '+', 1)}))
+          .where(byId ? 'id' : 'name', '=', param('ref'))
+          .where('trashed_at', 'is', null)
+          .returning(['id', 'record_count']),
+      {bytes: byteLength(body), now, ref},
+    )
+    const session = bumped.rows[0]
+    if (!session) return undefined
+    const seq = Number(session.record_count)
+    await ctx.prepared.execute(
+      trx,
+      'append.insert',
+      (param) => trx.insertInto('records').values({body: param('body'), seq: param('seq'), session_id: param('id'), ts: param('ts'), type: param('type')}),
+      {body, id: session.id, seq, ts: record.ts ?? null, type: record.type},
+    )
+    return {id: session.id, seq}
   })
-  await ctx.bus.emit('record.appended', {record, seq, sessionId: id})
-  return seq
+  if (!appended) throw ctx.notFound(ref)
+  await ctx.bus.emit('record.appended', {record, seq: appended.seq, sessionId: appended.id})
+  return appended.seq
 }
 
 /** See `Store.records`. */
@@ -66,7 +84,7 @@ export async function* readOutput(ctx: StoreContext, ref: string, options: {incl
 }
 
 /** Deletes the oldest whole output events until at least `excess` bytes are freed. */
-async function evictOutput(trx: Transaction<Database>, id: string, excess: number): Promise<void> {
+async function evictOutput(trx: Kysely<Database>, id: string, excess: number): Promise<void> {
   let freed = 0
   let cutoff = 0
   for await (const row of trx.selectFrom('output_events').select(['seq', 'bytes']).where('session_id', '=', id).orderBy('seq').stream(256)) {
