@@ -28,11 +28,13 @@ export abstract class SessCommand<T extends typeof Command> extends Command {
 
   protected flags!: CommandFlags<T>
   protected args!: CommandArgs<T>
+  /** The positional arguments, in order (for commands that take many: `static strict = false`). */
+  protected positionals: string[] = []
   #store: Store | undefined
 
   public override async init(): Promise<void> {
     await super.init()
-    const {args, flags} = await this.parse({
+    const {args, argv, flags} = await this.parse({
       args: this.ctor.args,
       baseFlags: (super.ctor as typeof SessCommand).baseFlags,
       enableJsonFlag: this.ctor.enableJsonFlag,
@@ -41,6 +43,7 @@ export abstract class SessCommand<T extends typeof Command> extends Command {
     })
     this.flags = flags as CommandFlags<T>
     this.args = args as CommandArgs<T>
+    this.positionals = argv as string[]
   }
 
   /** The store, opened once per command with the installed plugins on its bus. */
@@ -80,6 +83,9 @@ export abstract class SessCommand<T extends typeof Command> extends Command {
 /** Any thrown value as a {@link SessError}: oclif's parse errors are usage errors (exit 2). */
 function toSessError(error: Error & {oclif?: {exit?: number}}): SessError {
   if (error instanceof SessError) return error
-  if (error.oclif?.exit === 2) return new InvalidInputError(error.message.split('\n')[0] ?? error.message, {hint: 'See --help for usage.'})
+  if (error.oclif?.exit === 2) {
+    const lines = error.message.split('\n').map((line) => line.trim()).filter((line) => line !== '' && !line.startsWith('See more help'))
+    return new InvalidInputError(lines.join(' '), {hint: 'See --help for usage.'})
+  }
   return new SessError(error.message || String(error), 'E_INTERNAL', 1, {hint: 'This is a bug in sess or a plugin; rerun with DEBUG=sess for details.'})
 }

@@ -27,11 +27,12 @@ export default class Rm extends SessCommand<typeof Rm> {
   async run(): Promise<RemovedSession[]> {
     const store = await this.store()
     const removed: RemovedSession[] = []
-    for (const ref of this.argv) {
-      const session = await store.remove(ref, {purge: this.flags.purge})
-      removed.push({id: session.id, name: session.name, purged: this.flags.purge})
+    const purge = this.flags.purge === true
+    for (const ref of this.positionals) {
+      const session = await store.remove(ref, {purge})
+      removed.push({id: session.id, name: session.name, purged: purge})
       if (!this.jsonEnabled()) {
-        this.log(this.flags.purge ? `Deleted ${session.name} (${session.id}).` : `Moved ${session.name} to the trash; \`sess restore --from-trash ${session.name}\` brings it back.`)
+        this.log(purge ? `Deleted ${session.name} (${session.id}).` : `Moved ${session.name} to the trash; \`sess restore --from-trash ${session.name}\` brings it back.`)
       }
     }
     return removed
