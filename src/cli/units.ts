@@ -30,11 +30,14 @@ export function formatTime(epochMs: number, now = Date.now()): string {
  * @throws {InvalidInputError} naming the flag and the accepted forms.
  */
 export function parseTimeFlag(flag: string, value: string, now = Date.now()): number {
-  const duration = ms(value as ms.StringValue)
-  if (typeof duration === 'number' && Number.isFinite(duration) && duration >= 0) return now - duration
-  const date = Date.parse(value)
+  // A duration needs a unit ("7d", "2 weeks"): a bare number such as 2020 is a year, not 2020 ms.
+  if (/^\s*\d+(\.\d+)?\s*[a-z]+\s*$/i.test(value)) {
+    const duration = ms(value.trim() as ms.StringValue)
+    if (typeof duration === 'number' && Number.isFinite(duration) && duration >= 0) return now - duration
+  }
+  const date = value.trim() === '' ? Number.NaN : Date.parse(value)
   if (Number.isFinite(date)) return date
   throw new InvalidInputError(`--${flag} ${JSON.stringify(value)} is neither a duration nor a date.`, {
-    hint: `Use a duration back from now (30m, 12h, 7d) or a date (2026-11-01, 2026-11-01T09:00:00Z).`,
+    hint: 'Use a duration back from now (30m, 12h, 7d) or a date (2026-11-01, 2026-11-01T09:00:00Z).',
   })
 }
