@@ -46,6 +46,7 @@ export class FileBlobStore implements BlobStore {
   }
 
   async delete(sessionId: string, blob: string): Promise<void> {
+    if (!this.#exists(sessionId)) return
     const directory = this.#sessionDirectory(sessionId, false)
     try {
       unlinkSync(join(directory, blob))
@@ -56,26 +57,39 @@ export class FileBlobStore implements BlobStore {
   }
 
   async deleteSession(sessionId: string): Promise<void> {
+    if (!this.#exists(sessionId)) return
     const directory = this.#sessionDirectory(sessionId, false)
     try {
-      assertRealDirectory(directory)
       rmSync(directory, {force: true, recursive: true})
       fsyncDirectory(this.#root)
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw toStorageError(error, `delete blobs of ${sessionId}`)
+      throw toStorageError(error, `delete blobs of ${sessionId}`)
     }
   }
 
+  /** Whether anything (directory, or a symlink in its place) stands at the session's blob path. */
+  #exists(sessionId: string): boolean {
+    if (!SESSION_ID.test(sessionId)) throw new StorageError(`Not a session id: ${JSON.stringify(sessionId)}`)
+    return lstatSync(join(this.#root, sessionId), {throwIfNoEntry: false}) !== undefined
+  }
+
+  /**
+   * The directory of a session's blobs, created if asked; either way checked with `lstat` to be a
+   * real directory, as is the root, so that no symlink in the store is ever followed.
+   */
   #sessionDirectory(sessionId: string, create: boolean): string {
     if (!SESSION_ID.test(sessionId)) throw new StorageError(`Not a session id: ${JSON.stringify(sessionId)}`)
     const directory = join(this.#root, sessionId)
-    if (create) {
-      try {
+    try {
+      if (create) {
         ensureDirectory(this.#root)
         ensureDirectory(directory)
-      } catch (error) {
-        throw toStorageError(error, `create ${directory}`)
+      } else {
+        assertRealDirectory(this.#root)
+        assertRealDirectory(directory)
       }
+    } catch (error) {
+      throw toStorageError(error, `${create ? 'create' : 'open'} ${directory}`)
     }
     return directory
   }
