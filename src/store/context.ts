@@ -85,15 +85,6 @@ export class StoreContext {
     return result
   }
 
-  /** `base`, or `base-2`, `base-3`… whichever is free among live sessions. */
-  async freeName(base: string): Promise<string> {
-    const stem = base.slice(0, 56)
-    const rows = await this.db.selectFrom('sessions').select('name').where('trashed_at', 'is', null).where('name', 'like', `${stem}%`).execute()
-    const taken = new Set(rows.map((row) => row.name))
-    if (!taken.has(stem)) return stem
-    for (let n = 2; ; n++) if (!taken.has(`${stem}-${n}`)) return `${stem}-${n}`
-  }
-
   /**
    * Runs `work` in a write transaction on one connection; the commit is the durability point. A
    * failure that is not a {@link SessError} becomes a {@link StorageError}. (The transaction is
@@ -118,21 +109,46 @@ export class StoreContext {
       })
     } catch (error) {
       if (error instanceof SessError) throw error
-      if (claims && isUniqueViolation(error)) {
-        throw new ConflictError(`A session named ${claims.name} already exists.`, {hint: claims.hint ?? 'Choose another name, or `sess rm` the other session.'})
-      }
+      if (claims && isUniqueViolation(error)) throw nameTaken(claims.name, claims.hint)
       throw new StorageError(`The store's database failed: ${(error as Error).message}`, {cause: error, hint: 'Run `sess doctor`.'})
     }
   }
 
-  /** {@link write}, deleting `blob` (just written for `sessionId`) unless the transaction commits. */
-  async writeWithBlob<T>(sessionId: string, blob: string | undefined, work: (trx: Kysely<Database>) => Promise<T>, claims?: {name: string}): Promise<T> {
+  /**
+   * {@link write} after a blob was written for it: unless the transaction commits, the blob is
+   * deleted again — with its session's whole blob directory when the session is new.
+   */
+  async writeWithBlob<T>(
+    written: {sessionId: string; blob?: string; newSession: boolean},
+    work: (trx: Kysely<Database>) => Promise<T>,
+    claims?: {name: string},
+  ): Promise<T> {
     try {
       return await this.write(work, claims)
     } catch (error) {
-      if (blob !== undefined) await this.blobs.delete(sessionId, blob).catch(() => undefined)
+      const {blob, newSession, sessionId} = written
+      const cleanup = newSession ? this.blobs.deleteSession(sessionId) : blob === undefined ? undefined : this.blobs.delete(sessionId, blob)
+      await cleanup?.catch(() => undefined) // the write's own error is the one to report
       throw error
     }
+  }
+
+  /**
+   * `base`, or `base-2`, `base-3`… whichever is free among live sessions. Call it inside the
+   * write transaction that takes the name, so that concurrent writers cannot pick the same one.
+   */
+  async freeName(trx: Kysely<Database>, base: string): Promise<string> {
+    const stem = base.slice(0, 56)
+    const rows = await trx.selectFrom('sessions').select('name').where('trashed_at', 'is', null).where('name', 'like', `${stem}%`).execute()
+    const taken = new Set(rows.map((row) => row.name))
+    if (!taken.has(stem)) return stem
+    for (let n = 2; ; n++) if (!taken.has(`${stem}-${n}`)) return `${stem}-${n}`
+  }
+
+  /** @throws {ConflictError} when a live session already has `name` (an early check; the transaction checks again). */
+  async assertNameFree(name: string): Promise<void> {
+    const row = await this.db.selectFrom('sessions').select('id').where('name', '=', name).where('trashed_at', 'is', null).executeTakeFirst()
+    if (row) throw nameTaken(name)
   }
 }
 
@@ -174,6 +190,10 @@ export async function insertSession(trx: Kysely<Database>, row: SessionRow, tags
 /** UTF-8 length of `text`, in bytes. */
 export function byteLength(text: string): number {
   return Buffer.byteLength(text, 'utf8')
+}
+
+function nameTaken(name: string, hint = 'Choose another name, or `sess rm` the other session.'): ConflictError {
+  return new ConflictError(`A session named ${name} already exists.`, {hint})
 }
 
 function isUniqueViolation(error: unknown): boolean {

@@ -14,7 +14,10 @@ import type {RestoreOptions, RestoreResult} from './types.ts'
 export async function restoreSession(ctx: StoreContext, ref: string, options: RestoreOptions): Promise<RestoreResult> {
   const session = await getSession(ctx, ref, options.fromTrash)
   const format = options.format ?? session.format ?? 'sess'
-  const original = format === session.format ? await readOriginal(ctx, session, options.version) : undefined
+  // The saved original is the answer when its format is asked for and no format version is (an
+  // explicit asciicast version may differ from the original's: then it is converted).
+  const useOriginal = format === session.format && options.asciicastVersion === undefined
+  const original = useOriginal ? await readOriginal(ctx, session, options.version) : undefined
   if (options.version !== undefined && original === undefined) {
     throw new InvalidInputError('--version restores a saved original; it cannot be combined with a conversion.', {
       hint: `Drop --format, or use --format ${session.format ?? 'sess'}.`,
@@ -41,6 +44,7 @@ export async function forkSession(ctx: StoreContext, ref: string, name: string):
   assertValidName(name)
   const source = await ctx.row(ref)
   const tags = (await ctx.tagsOf([source.id])).get(source.id) ?? []
+  await ctx.assertNameFree(name) // before any byte is written
   const now = ctx.now()
   const id = ctx.newId(now)
   const latest = await ctx.db.selectFrom('versions').selectAll().where('session_id', '=', source.id).orderBy('version', 'desc').limit(1).executeTakeFirst()
@@ -62,8 +66,7 @@ export async function forkSession(ctx: StoreContext, ref: string, name: string):
     version_count: latest ? 1 : 0,
   }
   await ctx.writeWithBlob(
-    id,
-    blob?.blob,
+    {blob: blob?.blob, newSession: true, sessionId: id},
     async (trx) => {
       await insertSession(trx, row, tags)
       if (latest && blob) await trx.insertInto('versions').values({...latest, ...blob, created_at: now, session_id: id, version: 1}).execute()

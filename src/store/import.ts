@@ -28,16 +28,21 @@ export async function saveOriginal(ctx: StoreContext, input: SaveInput): Promise
   if (saved) return {...saved, format: parsed.format}
   const now = ctx.now()
   const id = target?.id ?? ctx.newId(now)
-  const name = target?.name ?? (input.name === undefined ? await ctx.freeName(importName(input.path, parsed.meta.title, parsed.format)) : assertValidName(input.name))
+  const explicit = target || input.name === undefined ? undefined : assertValidName(input.name)
+  if (explicit !== undefined) await ctx.assertNameFree(explicit) // before any byte is written
   const blob = await ctx.blobs.put(id, bytes)
+  let name = target?.name ?? explicit ?? ''
   const outcome = await ctx.writeWithBlob(
-    id,
-    blob.blob,
+    {blob: blob.blob, newSession: !target, sessionId: id},
     async (trx) => {
-      // Inside the write transaction, so that two processes saving the same bytes cannot both add them.
+      // Checked again inside the write transaction, so that two processes saving the same bytes
+      // cannot both add them, nor two imports take the same generated name.
       const existing = await findSaved(trx, sha256, target?.id)
       if (existing) return {existing}
-      if (!target) await insertSession(trx, {...emptyRow(id, name, parsed.kind, parsed.meta.createdAt ?? now), status: 'completed'}, tags)
+      if (!target) {
+        name ||= await ctx.freeName(trx, importName(input.path, parsed.meta.title, parsed.format))
+        await insertSession(trx, {...emptyRow(id, name, parsed.kind, parsed.meta.createdAt ?? now), status: 'completed'}, tags)
+      }
       const current = await trx.selectFrom('sessions').select('version_count').where('id', '=', id).executeTakeFirstOrThrow()
       const version = Number(current.version_count) + 1
       await trx
@@ -48,7 +53,7 @@ export async function saveOriginal(ctx: StoreContext, input: SaveInput): Promise
       await trx.updateTable('sessions').set(indexFields(parsed, bytes.length, version, now)).where('id', '=', id).execute()
       return {version}
     },
-    {name},
+    explicit === undefined ? undefined : {name: explicit},
   )
   if (outcome.existing) {
     await (target ? ctx.blobs.delete(id, blob.blob) : ctx.blobs.deleteSession(id))

@@ -12,13 +12,13 @@ import {assertTags} from './validate.ts'
 /** See `Store.create`. */
 export async function createSession(ctx: StoreContext, input: CreateSessionInput): Promise<Session> {
   const kind = input.kind ?? 'chat'
-  const name = input.name === undefined ? await ctx.freeName(`${kind}-${timestampName(ctx.now())}`) : assertValidName(input.name)
+  const explicit = input.name === undefined ? undefined : assertValidName(input.name)
   const tags = assertTags(input.tags ?? [])
   if (input.parentId !== undefined) await ctx.row(input.parentId)
   const now = ctx.now()
   const owner = currentOwner()
   const row: SessionRow = {
-    ...emptyRow(ctx.newId(now), name, kind, now),
+    ...emptyRow(ctx.newId(now), '', kind, now),
     cwd: input.cwd ?? null,
     model: input.model ?? null,
     owner_host: owner.host,
@@ -29,7 +29,13 @@ export async function createSession(ctx: StoreContext, input: CreateSessionInput
     status: input.status ?? 'active',
     title: input.title ?? null,
   }
-  await ctx.write((trx) => insertSession(trx, row, tags), {name})
+  await ctx.write(
+    async (trx) => {
+      row.name = explicit ?? (await ctx.freeName(trx, `${kind}-${timestampName(now)}`))
+      await insertSession(trx, row, tags)
+    },
+    explicit === undefined ? undefined : {name: explicit},
+  )
   const session = toSession(row, tags)
   await ctx.bus.emit('session.created', {session})
   return session

@@ -12,7 +12,7 @@ export async function saveSnapshot(ctx: StoreContext, ref: string, state: unknow
   const {id} = await ctx.row(ref)
   const blob = await ctx.blobs.put(id, bytes)
   const now = ctx.now()
-  const {pruned, seq} = await ctx.writeWithBlob(id, blob.blob, async (trx) => {
+  const {pruned, seq} = await ctx.writeWithBlob({blob: blob.blob, newSession: false, sessionId: id}, async (trx) => {
     const last = await trx.selectFrom('snapshots').select((eb) => eb.fn.max('seq').as('seq')).where('session_id', '=', id).executeTakeFirst()
     const next = Number(last?.seq ?? 0) + 1
     await trx.insertInto('snapshots').values({...blob, created_at: now, seq: next, session_id: id}).execute()

@@ -66,7 +66,7 @@ export interface RestoreOptions {
   format?: string
   /** Version of the original (default latest). */
   version?: number
-  /** asciicast version to write: 2 (default) or 3. */
+  /** asciicast version to write: 2 or 3. Given, a saved cast is converted rather than returned as saved. */
   asciicastVersion?: 2 | 3
   /** Look the session up in the trash too. */
   fromTrash?: boolean

@@ -36,7 +36,7 @@ export default class Restore extends SessCommand<typeof Restore> {
   }
 
   static override flags = {
-    'asciicast-version': Flags.integer({default: 2, description: 'asciicast version to write with --format asciicast.', options: ['2', '3']}),
+    'asciicast-version': Flags.integer({description: 'With --format asciicast: write this asciicast version (2 or 3), converting a saved cast if needed.', options: ['2', '3']}),
     force: Flags.boolean({description: 'Replace --to FILE if it exists.'}),
     fork: Flags.string({description: 'Instead of writing a file, create a new session with this name from the saved one (parent set).'}),
     format: Flags.string({description: 'Convert to this format: sess, markdown, asciicast (default: the original format).'}),
@@ -68,7 +68,7 @@ export default class Restore extends SessCommand<typeof Restore> {
     if (to.includes('\0')) throw new InvalidInputError('The --to path contains a NUL byte.')
     const session = await store.get(args.session)
     const result = await store.restore(session.id, {
-      asciicastVersion: flags['asciicast-version'] === 3 ? 3 : 2,
+      asciicastVersion: flags['asciicast-version'] as 2 | 3 | undefined,
       format: flags.format,
       version: flags.version,
     })
