@@ -31,7 +31,7 @@ export function tempDir(prefix = 'sess-test-'): {path: string; remove: () => voi
 export function sess(home: string, args: string[], options: {stdin?: Uint8Array | string; env?: Record<string, string>; cwd?: string} = {}): CliResult {
   const result = Bun.spawnSync([process.execPath, join(REPO, 'bin', 'run.ts'), ...args], {
     cwd: options.cwd ?? REPO,
-    env: {...process.env, NO_COLOR: '1', SESS_HOME: home, XDG_DATA_HOME: join(home, '..', 'xdg-data'), ...options.env},
+    env: {...process.env, NODE_ENV: 'production', NO_COLOR: '1', SESS_HOME: home, XDG_DATA_HOME: join(home, '..', 'xdg-data'), ...options.env},
     stdin: options.stdin === undefined ? 'ignore' : typeof options.stdin === 'string' ? new TextEncoder().encode(options.stdin) : options.stdin,
   })
   return {
