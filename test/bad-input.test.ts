@@ -10,21 +10,7 @@ import {afterAll, beforeAll, describe, expect, test} from 'vitest'
 import type {SaveReport} from '../plugins/persistence/src/commands/save.ts'
 import {InvalidInputError, openStore} from '../src/index.ts'
 import type {Session} from '../src/session/types.ts'
-import {CORPUS, type CliResult, sess, sessJson, tempDir} from './helpers/cli.ts'
-
-/**
- * The CLI as users run it: vitest sets NODE_ENV=test, with which oclif looks for TypeScript sources
- * of every plugin and each run takes twice as long.
- */
-const ENV = {NODE_ENV: 'production'}
-
-function run(home: string, args: string[], options: {cwd?: string} = {}): CliResult {
-  return sess(home, args, {...options, env: ENV})
-}
-
-function runJson<T>(home: string, args: string[]): {code: number; json: T; stderr: string} {
-  return sessJson<T>(home, args, {env: ENV})
-}
+import {CORPUS, type CliResult, tempDir, sess as run, sessJson as runJson} from './helpers/cli.ts'
 
 const SOURCE = join(CORPUS, 'codex', 'agent-history-session-01.jsonl')
 

@@ -13,27 +13,17 @@ import type {RestoreReport} from '../plugins/persistence/src/commands/restore.ts
 import type {SaveReport} from '../plugins/persistence/src/commands/save.ts'
 import {openStore} from '../src/index.ts'
 import type {Session} from '../src/session/types.ts'
-import {CORPUS, type CliResult, REPO, sess, sessJson, tempDir} from './helpers/cli.ts'
-
-/**
- * The CLI as users run it: vitest sets NODE_ENV=test, with which oclif looks for TypeScript sources
- * of every plugin and each run takes twice as long.
- */
-const ENV = {NODE_ENV: 'production'}
+import {CORPUS, type CliResult, REPO, tempDir, sess, sessJson as runJson} from './helpers/cli.ts'
 
 function run(home: string, args: string[], env: Record<string, string> = {}): CliResult {
-  return sess(home, args, {env: {...ENV, ...env}})
-}
-
-function runJson<T>(home: string, args: string[]): {code: number; json: T; stderr: string} {
-  return sessJson<T>(home, args, {env: ENV})
+  return sess(home, args, {env})
 }
 
 /** The CLI with exactly `env` (plus PATH and HOME): for colour tests, where an inherited FORCE_COLOR would interfere. */
 function runWithEnv(home: string, args: string[], env: Record<string, string>): CliResult {
   const result = Bun.spawnSync([process.execPath, join(REPO, 'bin', 'run.ts'), ...args], {
     cwd: REPO,
-    env: {HOME: process.env.HOME ?? '/tmp', PATH: process.env.PATH ?? '/usr/bin:/bin', SESS_HOME: home, XDG_DATA_HOME: join(home, '..', 'xdg-data'), ...ENV, ...env},
+    env: {HOME: process.env.HOME ?? '/tmp', PATH: process.env.PATH ?? '/usr/bin:/bin', SESS_HOME: home, XDG_DATA_HOME: join(home, '..', 'xdg-data'), ...env},
     stdin: 'ignore',
   })
   return {bytes: new Uint8Array(result.stdout), code: result.exitCode ?? -1, stderr: result.stderr.toString(), stdout: result.stdout.toString()}
@@ -428,7 +418,7 @@ describe('concurrent saves', () => {
       paths.map(async (path) => {
         const child = Bun.spawn([process.execPath, join(REPO, 'bin', 'run.ts'), 'save', path], {
           cwd: REPO,
-          env: {...process.env, ...ENV, NO_COLOR: '1', SESS_HOME: home},
+          env: {...process.env, NO_COLOR: '1', SESS_HOME: home},
           stderr: 'pipe',
           stdout: 'ignore',
         })

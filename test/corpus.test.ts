@@ -10,7 +10,7 @@ import type {SaveReport} from '../plugins/persistence/src/commands/save.ts'
 import type {RestoreReport} from '../plugins/persistence/src/commands/restore.ts'
 import type {ShowResult} from '../src/commands/show.ts'
 import type {Session} from '../src/session/types.ts'
-import {CORPUS, type CliResult, REPO, sess, sessJson, tempDir} from './helpers/cli.ts'
+import {CORPUS, type CliResult, REPO, tempDir, sess as run, sessJson as runJson} from './helpers/cli.ts'
 
 /** Expected format of each corpus folder (DESIGN §6); `other/` holds a format sess does not know. */
 const FORMAT_OF_FOLDER: Record<string, string> = {
@@ -34,25 +34,11 @@ const ALL_FILES = walk(CORPUS).map((path) => relative(CORPUS, path))
 const SESSION_FILES = ALL_FILES.filter((path) => !NOT_SESSIONS(path))
 const GROUPS = Object.keys(FORMAT_OF_FOLDER)
 
-/**
- * The CLI as users run it: vitest sets NODE_ENV=test, with which oclif looks for TypeScript sources
- * of every plugin and each run takes twice as long.
- */
-const ENV = {NODE_ENV: 'production'}
-
-function run(home: string, args: string[], options: Parameters<typeof sess>[2] = {}): CliResult {
-  return sess(home, args, {...options, env: {...ENV, ...options.env}})
-}
-
-function runJson<T>(home: string, args: string[], options: Parameters<typeof sess>[2] = {}): {code: number; json: T; stderr: string} {
-  return sessJson<T>(home, args, {...options, env: {...ENV, ...options.env}})
-}
-
 /** Runs the CLI without blocking the worker, so independent runs overlap (same environment as `sess`). */
 async function sessAsync(home: string, args: string[]): Promise<CliResult> {
   const child = Bun.spawn([process.execPath, join(REPO, 'bin', 'run.ts'), ...args], {
     cwd: REPO,
-    env: {...process.env, ...ENV, NO_COLOR: '1', SESS_HOME: home, XDG_DATA_HOME: join(home, '..', 'xdg-data')},
+    env: {...process.env, NO_COLOR: '1', SESS_HOME: home, XDG_DATA_HOME: join(home, '..', 'xdg-data')},
     stderr: 'pipe',
     stdin: 'ignore',
     stdout: 'pipe',

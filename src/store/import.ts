@@ -1,4 +1,4 @@
-import type {Kysely, Transaction} from 'kysely'
+import type {Kysely} from 'kysely'
 import type {Database} from '../db/schema.ts'
 import {InvalidInputError, NotASessionError} from '../errors/index.ts'
 import type {ParsedSession} from '../session/format.ts'
