@@ -50,9 +50,13 @@ export function applyListFilter<O>(
   return q.orderBy('sessions.last_activity_at', 'desc').orderBy('sessions.id', 'desc')
 }
 
-/** A LIKE pattern that matches at least what the glob does (names hold no `%`, `_` is escaped loosely as any one char). */
+/**
+ * A LIKE pattern matching at least every name the glob matches: the glob's literal prefix, then
+ * anything. (Names never hold `%`; a `_` in the prefix only widens the match.)
+ */
 function globToLike(glob: string): string {
-  return glob.replaceAll('%', '').replaceAll('*', '%').replaceAll('?', '_')
+  const prefix = glob.split(/[*?[{\\]/, 1)[0] ?? ''
+  return `${prefix.replaceAll('%', '')}%`
 }
 
 /** Exact, case-sensitive shell-glob match of a name. */

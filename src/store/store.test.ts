@@ -215,3 +215,15 @@ describe('store: save, restore, fork, trash', () => {
     await expect(store.append(s.id, message('late'))).rejects.toBeInstanceOf(StorageError)
   })
 })
+
+describe('store: list by name glob', () => {
+  it('matches character classes and braces exactly, case-sensitively', async () => {
+    for (const name of ['fix-a', 'fix-b', 'fix-c', 'Fix-a', 'feat_x', 'featYx']) await store.create({name})
+    const names = async (glob: string) => (await store.list({name: glob})).map((s) => s.name).sort()
+    expect(await names('fix-[ab]')).toEqual(['fix-a', 'fix-b'])
+    expect(await names('{fix,Fix}-a')).toEqual(['Fix-a', 'fix-a'])
+    expect(await names('feat_?')).toEqual(['feat_x'])
+    expect(await names('*-c')).toEqual(['fix-c'])
+    expect(await store.list({limit: 1, name: 'fix-*'})).toHaveLength(1)
+  })
+})

@@ -71,10 +71,17 @@ Exit status: 0 when everything given was saved or skipped with a reason (damaged
           this.#report(report, {path: candidate.path, reason: candidate.skip})
           continue
         }
+        let bytes: Uint8Array
         try {
-          this.#report(report, await this.#saveOne(store, readSource(candidate.path, {followSymlink: false}), candidate.path, false))
+          bytes = readSource(candidate.path, {followSymlink: false})
         } catch (error) {
-          // A file that is not a session, or that a plugin refuses, is skipped; a failing disk stops the run.
+          this.#report(report, {path: candidate.path, reason: `cannot read it: ${(error as Error).message}`})
+          continue
+        }
+        try {
+          this.#report(report, await this.#saveOne(store, bytes, candidate.path, false))
+        } catch (error) {
+          // A file that is not a session, or that a plugin refuses, is skipped; a failing store stops the run.
           if (!(error instanceof InvalidInputError || error instanceof VetoError)) throw error
           this.#report(report, {path: candidate.path, reason: error instanceof NotASessionError ? error.reason : error.message})
         }
