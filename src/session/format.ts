@@ -18,6 +18,10 @@ export interface ParsedSession {
 
 /** Metadata an adapter found in an original. Every field is optional. */
 export interface ParsedMeta {
+  /** A name the original carries (sess JSONL does): used when none is given, suffixed if taken. */
+  name?: string
+  /** Tags the original carries; added to those given. */
+  tags?: string[]
   title?: string
   model?: string
   provider?: string

@@ -7,12 +7,12 @@ import type {Damage} from '../session/types.ts'
 import {byteLength, emptyRow, INSERT_BATCH, insertSession, type SessionRow, type StoreContext} from './context.ts'
 import {getSession} from './sessions.ts'
 import type {SaveInput, SaveResult, VersionInfo} from './types.ts'
-import {assertTags} from './validate.ts'
+import {assertTags, isValidTag} from './validate.ts'
 
 /** See `Store.save`. */
 export async function saveOriginal(ctx: StoreContext, input: SaveInput): Promise<SaveResult> {
   ctx.assertOpen()
-  const tags = assertTags(input.tags ?? [])
+  const givenTags = assertTags(input.tags ?? [])
   const target = input.into === undefined ? undefined : await ctx.row(input.into)
   if (target && target.version_count === 0) {
     throw new InvalidInputError(`Session ${target.name} was recorded by an application, not imported; it has no versions to add to.`, {
@@ -23,6 +23,8 @@ export async function saveOriginal(ctx: StoreContext, input: SaveInput): Promise
   const parsed = payload.parsed
   if (!parsed) throw new NotASessionError(input.path ?? 'The input', payload.rejection ?? 'no format handler recognised it')
   const bytes = payload.bytes
+  // An original's own tags join the given ones; any that are not valid tags are dropped, not fatal.
+  const tags = [...new Set([...givenTags, ...(parsed.meta.tags ?? []).filter(isValidTag)])]
   const sha256 = new Bun.CryptoHasher('sha256').update(bytes).digest('hex')
   const saved = await findSaved(ctx.db, sha256, target?.id) // cheap check first: no blob written for a re-import
   if (saved) return {...saved, format: parsed.format}
@@ -40,7 +42,7 @@ export async function saveOriginal(ctx: StoreContext, input: SaveInput): Promise
       const existing = await findSaved(trx, sha256, target?.id)
       if (existing) return {existing}
       if (!target) {
-        name ||= await ctx.freeName(trx, importName(input.path, parsed.meta.title, parsed.format))
+        name ||= await ctx.freeName(trx, importName(input.path, parsed))
         await insertSession(trx, {...emptyRow(id, name, parsed.kind, parsed.meta.createdAt ?? now), status: 'completed'}, tags)
       }
       const current = await trx.selectFrom('sessions').select('version_count').where('id', '=', id).executeTakeFirstOrThrow()
@@ -158,8 +160,8 @@ function indexFields(parsed: ParsedSession, bytes: number, version: number, now:
   }
 }
 
-/** A name for an imported session: the file's stem, else its title, else its format. */
-function importName(path: string | undefined, title: string | undefined, format: string): string {
+/** A name for an imported session: the one the original carries, else the file's stem, else its title, else its format. */
+function importName(path: string | undefined, parsed: ParsedSession): string {
   const stem = path?.split('/').pop()?.replace(/\.(jsonl|json|cast|txt)$/i, '')
-  return toSessionName(stem ?? '') ?? toSessionName(title ?? '') ?? format
+  return toSessionName(parsed.meta.name ?? '') ?? toSessionName(stem ?? '') ?? toSessionName(parsed.meta.title ?? '') ?? parsed.format
 }

@@ -167,6 +167,17 @@ describe('store: save, restore, fork, trash', () => {
     await expect(store.save({bytes: longer, into: native.id})).rejects.toBeInstanceOf(InvalidInputError)
   })
 
+  it('keeps name and tags through a sess JSONL export and re-import', async () => {
+    await store.save({bytes: transcript, name: 'kept', tags: ['work', 'q4']})
+    const exported = (await store.restore('kept', {format: 'sess'})).bytes
+    await store.remove('kept', {purge: true})
+    const again = await store.save({bytes: exported})
+    expect(again.name).toBe('kept')
+    expect((await store.get('kept')).tags).toEqual(['q4', 'work'])
+    const clash = await store.save({bytes: exported, into: undefined, tags: ['extra']})
+    expect(clash.unchanged).toBe(true)
+  })
+
   it('converts to sess JSONL and back', async () => {
     await store.save({bytes: transcript, name: 'c'})
     const sessJsonl = await store.restore('c', {format: 'sess'})

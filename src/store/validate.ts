@@ -38,10 +38,19 @@ export function assertOutputEvent(event: OutputEvent): void {
   if (typeof event.data !== 'string') throw new InvalidInputError('An output event\'s data must be a string.')
 }
 
-/** @throws {InvalidInputError} for a tag that is not 1–64 of `A–Z a–z 0–9 . _ : / = + -` starting with a letter or digit. */
+/** Whether `tag` is 1–64 of `A–Z a–z 0–9 . _ : / = + -` starting with a letter or digit. */
+export function isValidTag(tag: string): boolean {
+  return TAG.test(tag)
+}
+
+/**
+ * The distinct tags of `tags`.
+ *
+ * @throws {InvalidInputError} for a tag that is not valid ({@link isValidTag}).
+ */
 export function assertTags(tags: string[]): string[] {
   for (const tag of tags) {
-    if (!TAG.test(tag)) {
+    if (!isValidTag(tag)) {
       throw new InvalidInputError(`Invalid tag ${JSON.stringify(tag)}.`, {hint: 'A tag is 1–64 of A–Z a–z 0–9 . _ : / = + - starting with a letter or digit.'})
     }
   }

@@ -51,6 +51,8 @@ describe('sess: round trip', () => {
       expect(parsed.meta).toEqual(
         Object.fromEntries(
           Object.entries({
+            name: session.name,
+            tags: session.tags,
             title: session.title,
             model: session.model,
             provider: session.provider,

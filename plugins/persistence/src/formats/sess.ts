@@ -140,6 +140,8 @@ function parse(bytes: Uint8Array): ParsedSession {
     records,
     output,
     meta: compactMeta({
+      name: text('name'),
+      tags: Array.isArray(session.tags) ? session.tags.filter((tag): tag is string => typeof tag === 'string') : undefined,
       title: text('title'),
       model: text('model'),
       provider: text('provider'),
