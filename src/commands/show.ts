@@ -35,7 +35,7 @@ export default class Show extends SessCommand<typeof Show> {
       for await (const record of store.records(session.id, {includeTrashed: true, last: this.flags.records})) records.push(record)
     }
     if (!this.jsonEnabled()) this.log(render(session, versions, records))
-    return {records, session, versions}
+    return {session, versions, records}
   }
 }
 
