@@ -10,7 +10,7 @@ export interface RemovedSession {
 
 export default class Rm extends SessCommand<typeof Rm> {
   static override summary = 'Move sessions to the trash (or delete them at once with --purge).'
-  static override description = 'A session in the trash comes back with `sess restore --from-trash NAME` until `sess gc` empties the trash.'
+  static override description = 'A session in the trash comes back with `sess restore --from-trash NAME` until it is purged.'
 
   static override examples = ['<%= config.bin %> <%= command.id %> old-chat', '<%= config.bin %> <%= command.id %> a b c --purge']
 

@@ -26,7 +26,7 @@ export function connectDatabase(path: string): MetadataDatabase {
       hint:
         code === 'ELOOP'
           ? 'A symlink stands in place of the database; sess never follows symlinks in its store. Move it away.'
-          : 'Check that the file is a sess database and that you may read and write it (`sess doctor`).',
+          : 'Check that the file is a sess database and that you may read and write it.',
     })
   }
 }

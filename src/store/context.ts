@@ -110,7 +110,7 @@ export class StoreContext {
     } catch (error) {
       if (error instanceof SessError) throw error
       if (claims && isUniqueViolation(error)) throw nameTaken(claims.name, claims.hint)
-      throw new StorageError(`The store's database failed: ${(error as Error).message}`, {cause: error, hint: 'Run `sess doctor`.'})
+      throw new StorageError(`The store's database failed: ${(error as Error).message}`, {cause: error, hint: 'Nothing was changed by this call; check the disk and the permissions of the store directory, then retry.'})
     }
   }
 

@@ -79,7 +79,7 @@ export function toStorageError(error: unknown, operation: string): StorageError 
     EDQUOT: 'The disk quota is exhausted: free space and retry.',
     EIO: 'The disk reported an I/O error: check it (dmesg) before retrying.',
     ELOOP: 'A symlink stands where a file was expected; sess never follows symlinks in its store.',
-    ENOSPC: 'The disk is full: free space (sess gc) and retry.',
+    ENOSPC: 'The disk is full: free space (e.g. `sess rm --purge` old sessions) and retry.',
     EROFS: 'The file system is read-only.',
   }
   return new StorageError(`Could not ${operation}: ${(error as Error).message}`, {

@@ -39,7 +39,7 @@ export class FileBlobStore implements BlobStore {
     const actual = sha256(bytes)
     if (actual !== ref.sha256 || bytes.length !== ref.bytes) {
       throw new StorageError(`Content of ${path} is damaged: SHA-256 ${actual} (${bytes.length} bytes), expected ${ref.sha256} (${ref.bytes} bytes).`, {
-        hint: 'Run `sess doctor` to see what else is affected.',
+        hint: 'The stored copy no longer matches what was saved; restore another version (--version) or save the original again.',
       })
     }
     return bytes
@@ -115,7 +115,7 @@ function assertRealDirectory(directory: string): void {
   const stat = lstatSync(directory)
   if (stat.isSymbolicLink() || !stat.isDirectory()) {
     throw new StorageError(`${directory} is not a directory (a symlink or file stands in its place).`, {
-      hint: 'sess never follows symlinks in its store; remove it and run `sess doctor`.',
+      hint: 'sess never follows symlinks in its store; move it away and retry.',
     })
   }
 }
