@@ -122,6 +122,19 @@ describe('store: transcript, output, snapshots', () => {
     await expect(store.append(s.id, {type: 'nonsense'} as never)).rejects.toBeInstanceOf(InvalidInputError)
   })
 
+  it('lets a reader of a long transcript write to the store while it iterates', async () => {
+    const a = await store.create({name: 'long'})
+    const b = await store.create({name: 'copy'})
+    for (let i = 1; i <= 600; i++) await store.append(a.id, message(`m${i}`))
+    let copied = 0
+    for await (const {record} of store.records(a.id)) {
+      await store.append(b.id, record)
+      copied++
+    }
+    expect(copied).toBe(600)
+    expect((await store.get('copy')).recordCount).toBe(600)
+  })
+
   it('bounds the output buffer, evicting the oldest whole events', async () => {
     const s = await store.create({kind: 'terminal', name: 'term'})
     const chunk = 'x'.repeat(1024 * 1024)

@@ -4,6 +4,12 @@ import type {OutputEvent, SessionRecord, StoredRecord} from '../session/types.ts
 import {byteLength, SESSION_ID, type StoreContext} from './context.ts'
 import {assertOutputEvent, assertRecord} from './validate.ts'
 
+/**
+ * Rows read per query when streaming a transcript or output buffer. Pages (not one cursor) keep
+ * the connection free between them, so a caller may write to the store while it iterates.
+ */
+const PAGE = 256
+
 /** Default bound of a session's output buffer, in bytes (DESIGN §2). */
 export const DEFAULT_OUTPUT_LIMIT = 10 * 1024 * 1024
 
@@ -49,8 +55,12 @@ export async function appendRecord(ctx: StoreContext, ref: string, record: Sessi
 export async function* readRecords(ctx: StoreContext, ref: string, options: {after?: number; last?: number; includeTrashed?: boolean}): AsyncGenerator<StoredRecord> {
   const row = await ctx.row(ref, options.includeTrashed)
   const after = options.last === undefined ? (options.after ?? 0) : Math.max(options.after ?? 0, Number(row.record_count) - options.last)
-  const rows = ctx.db.selectFrom('records').select(['seq', 'body']).where('session_id', '=', row.id).where('seq', '>', after).orderBy('seq').stream(256)
-  for await (const record of rows) yield {record: JSON.parse(record.body) as SessionRecord, seq: Number(record.seq)}
+  for (let last = after; ; ) {
+    const page = await ctx.db.selectFrom('records').select(['seq', 'body']).where('session_id', '=', row.id).where('seq', '>', last).orderBy('seq').limit(PAGE).execute()
+    for (const record of page) yield {record: JSON.parse(record.body) as SessionRecord, seq: Number(record.seq)}
+    if (page.length < PAGE) return
+    last = Number(page.at(-1)!.seq)
+  }
 }
 
 /** See `Store.appendOutput`. */
@@ -79,8 +89,12 @@ export async function appendOutputEvent(ctx: StoreContext, ref: string, event: O
 /** See `Store.output`. */
 export async function* readOutput(ctx: StoreContext, ref: string, options: {includeTrashed?: boolean}): AsyncGenerator<OutputEvent> {
   const {id} = await ctx.row(ref, options.includeTrashed)
-  const rows = ctx.db.selectFrom('output_events').select(['time', 'code', 'data']).where('session_id', '=', id).orderBy('seq').stream(256)
-  for await (const row of rows) yield {code: row.code as OutputEvent['code'], data: row.data, time: Number(row.time)}
+  for (let last = 0; ; ) {
+    const page = await ctx.db.selectFrom('output_events').select(['seq', 'time', 'code', 'data']).where('session_id', '=', id).where('seq', '>', last).orderBy('seq').limit(PAGE).execute()
+    for (const row of page) yield {code: row.code as OutputEvent['code'], data: row.data, time: Number(row.time)}
+    if (page.length < PAGE) return
+    last = Number(page.at(-1)!.seq)
+  }
 }
 
 /** Deletes the oldest whole output events until at least `excess` bytes are freed. */
