@@ -6,11 +6,11 @@
  */
 import {cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync} from 'node:fs'
 import {dirname, join} from 'node:path'
-import {afterAll, beforeAll, describe, expect, test} from 'vitest'
+import {beforeAll, describe, expect, test} from 'vitest'
 import type {SaveReport} from '../plugins/persistence/src/commands/save.ts'
 import {InvalidInputError, openStore} from '../src/index.ts'
 import type {Session} from '../src/session/types.ts'
-import {CORPUS, type CliResult, tempDir, sess as run, sessJson as runJson} from './helpers/cli.ts'
+import {CORPUS, type CliResult, sess as run, sessJson as runJson, useTempDir} from './helpers/cli.ts'
 
 const SOURCE = join(CORPUS, 'codex', 'agent-history-session-01.jsonl')
 
@@ -29,12 +29,11 @@ function tree(root: string): string[] {
 }
 
 describe('invalid session names', () => {
-  let dir: ReturnType<typeof tempDir>
+  const dir = useTempDir('sess-names-')
   let home: string
   let cwd: string
 
   beforeAll(() => {
-    dir = tempDir('sess-names-')
     // The store two levels down, so that `../x` from the store, its blobs or the cwd lands in a
     // directory the test watches.
     home = join(dir.path, 'a', 'home')
@@ -43,8 +42,6 @@ describe('invalid session names', () => {
     // Open the store once so that its layout exists before the refused saves.
     expect(run(home, ['list']).code).toBe(0)
   })
-
-  afterAll(() => dir.remove())
 
   const BAD_NAMES: [string, string][] = [
     ['a parent path', '../x'],
@@ -104,13 +101,7 @@ describe('invalid session names', () => {
 })
 
 describe('invalid names through the library', () => {
-  let dir: ReturnType<typeof tempDir>
-
-  beforeAll(() => {
-    dir = tempDir('sess-names-lib-')
-  })
-
-  afterAll(() => dir.remove())
+  const dir = useTempDir('sess-names-lib-')
 
   test('create and save reject a NUL byte (and the other bad names) with InvalidInputError, writing nothing', async () => {
     const home = join(dir.path, 'home')
@@ -132,16 +123,12 @@ describe('invalid names through the library', () => {
 })
 
 describe('restore --to an existing file', () => {
-  let dir: ReturnType<typeof tempDir>
-  let home: string
+  const dir = useTempDir('sess-overwrite-')
+  const home = join(dir.path, 'home')
 
   beforeAll(() => {
-    dir = tempDir('sess-overwrite-')
-    home = join(dir.path, 'home')
     expect(run(home, ['save', SOURCE, '--name', 'chat']).code).toBe(0)
   })
-
-  afterAll(() => dir.remove())
 
   test('without --force exits 2 and leaves the file untouched', () => {
     const target = join(dir.path, 'existing.jsonl')
@@ -180,15 +167,8 @@ describe('restore --to an existing file', () => {
 })
 
 describe('things that are not there', () => {
-  let dir: ReturnType<typeof tempDir>
-  let home: string
-
-  beforeAll(() => {
-    dir = tempDir('sess-missing-')
-    home = join(dir.path, 'home')
-  })
-
-  afterAll(() => dir.remove())
+  const dir = useTempDir('sess-missing-')
+  const home = join(dir.path, 'home')
 
   test.each([
     ['restore', ['restore', 'no-such-session']],
@@ -215,15 +195,8 @@ describe('things that are not there', () => {
 })
 
 describe('special files', () => {
-  let dir: ReturnType<typeof tempDir>
-  let home: string
-
-  beforeAll(() => {
-    dir = tempDir('sess-special-')
-    home = join(dir.path, 'home')
-  })
-
-  afterAll(() => dir.remove())
+  const dir = useTempDir('sess-special-')
+  const home = join(dir.path, 'home')
 
   test('a FIFO given to save exits 2 at once instead of waiting for a writer', () => {
     const fifo = join(dir.path, 'pipe.jsonl')
@@ -254,19 +227,15 @@ describe('special files', () => {
 })
 
 describe('symlinks planted in the store', () => {
-  let dir: ReturnType<typeof tempDir>
-  let home: string
+  const dir = useTempDir('sess-symlinks-')
+  const home = join(dir.path, 'home')
   let session: {sessionId: string; name: string}
 
   beforeAll(() => {
-    dir = tempDir('sess-symlinks-')
-    home = join(dir.path, 'home')
     const saved = runJson<SaveReport>(home, ['save', SOURCE, '--name', 'victim'])
     expect(saved.code, saved.stderr).toBe(0)
     session = saved.json.saved[0]!
   })
-
-  afterAll(() => dir.remove())
 
   /** The session's blob directory and its one blob file. */
   function blobPaths(): {directory: string; blob: string} {

@@ -5,7 +5,7 @@
 import {Database} from 'bun:sqlite'
 import {existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {afterAll, beforeAll, describe, expect, test} from 'vitest'
+import {beforeAll, describe, expect, test} from 'vitest'
 import type {MigrateResult} from '../src/commands/migrate.ts'
 import type {RemovedSession} from '../src/commands/rm.ts'
 import type {ShowResult} from '../src/commands/show.ts'
@@ -13,7 +13,7 @@ import type {RestoreReport} from '../plugins/persistence/src/commands/restore.ts
 import type {SaveReport} from '../plugins/persistence/src/commands/save.ts'
 import {openStore} from '../src/index.ts'
 import type {Session} from '../src/session/types.ts'
-import {CORPUS, type CliResult, REPO, tempDir, sess, sessJson as runJson} from './helpers/cli.ts'
+import {CORPUS, type CliResult, REPO, sess, sessJson as runJson, useTempDir} from './helpers/cli.ts'
 
 function run(home: string, args: string[], env: Record<string, string> = {}): CliResult {
   return sess(home, args, {env})
@@ -37,8 +37,8 @@ const ESC = '\u001b'
 const DAY = 86_400_000
 
 describe('sess list', () => {
-  let dir: ReturnType<typeof tempDir>
-  let home: string
+  const dir = useTempDir('sess-list-')
+  const home = join(dir.path, 'home')
   const at = (iso: string) => Date.parse(iso)
   /** Seeded through the library with a fake clock: name → [kind, status, tags, last activity]. */
   const SEED = {
@@ -56,8 +56,6 @@ describe('sess list', () => {
   }
 
   beforeAll(async () => {
-    dir = tempDir('sess-list-')
-    home = join(dir.path, 'home')
     let clock = 0
     await using store = await openStore({home, now: () => clock})
     for (const [name, [kind, status, tags, time]] of Object.entries(SEED)) {
@@ -70,8 +68,6 @@ describe('sess list', () => {
       }
     }
   })
-
-  afterAll(() => dir.remove())
 
   test('--json is an array of sessions, newest activity first, with the documented fields', () => {
     const result = runJson<Session[]>(home, ['list'])
@@ -166,8 +162,8 @@ describe('sess list', () => {
 })
 
 describe('rm, the trash, purge and fork', () => {
-  let dir: ReturnType<typeof tempDir>
-  let home: string
+  const dir = useTempDir('sess-rm-')
+  const home = join(dir.path, 'home')
   const FILES = {
     one: join(CORPUS, 'codex', 'agent-history-session-01.jsonl'),
     three: join(CORPUS, 'gemini-cli', 'agent-history-golden.json'),
@@ -179,16 +175,12 @@ describe('rm, the trash, purge and fork', () => {
   const trash = () => runJson<Session[]>(home, ['list', '--trash', '--limit', '0']).json.map((s) => s.name).sort()
 
   beforeAll(() => {
-    dir = tempDir('sess-rm-')
-    home = join(dir.path, 'home')
     for (const [name, path] of Object.entries(FILES)) {
       const saved = runJson<SaveReport>(home, ['save', path, '--name', name, '--tag', 'imported'])
       expect(saved.code, saved.stderr).toBe(0)
       ids[name] = saved.json.saved[0]!.sessionId
     }
   })
-
-  afterAll(() => dir.remove())
 
   test('rm moves a session to the trash: gone from list, in list --trash, back with restore --from-trash', () => {
     const removed = run(home, ['rm', 'one'])
@@ -282,13 +274,7 @@ describe('rm, the trash, purge and fork', () => {
 })
 
 describe('sess migrate', () => {
-  let dir: ReturnType<typeof tempDir>
-
-  beforeAll(() => {
-    dir = tempDir('sess-migrate-')
-  })
-
-  afterAll(() => dir.remove())
+  const dir = useTempDir('sess-migrate-')
 
   test('--status --json lists the migrations a used store has applied', () => {
     const home = join(dir.path, 'used')
@@ -319,16 +305,12 @@ describe('sess migrate', () => {
 })
 
 describe('help, colour and usage errors', () => {
-  let dir: ReturnType<typeof tempDir>
-  let home: string
+  const dir = useTempDir('sess-help-')
+  const home = join(dir.path, 'home')
 
   beforeAll(() => {
-    dir = tempDir('sess-help-')
-    home = join(dir.path, 'home')
     expect(run(home, ['save', join(CORPUS, 'codex', 'agent-history-session-01.jsonl'), '--name', 'colourful']).code).toBe(0)
   })
-
-  afterAll(() => dir.remove())
 
   test('sess --help exits 0 and lists the commands', () => {
     const result = run(home, ['--help'])
@@ -396,13 +378,7 @@ describe('help, colour and usage errors', () => {
 })
 
 describe('concurrent saves', () => {
-  let dir: ReturnType<typeof tempDir>
-
-  beforeAll(() => {
-    dir = tempDir('sess-concurrent-')
-  })
-
-  afterAll(() => dir.remove())
+  const dir = useTempDir('sess-concurrent-')
 
   test('files with the same name saved at the same time all get a session (names are made unique, not refused)', async () => {
     const home = join(dir.path, 'home')

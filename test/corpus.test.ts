@@ -5,12 +5,12 @@
  */
 import {readdirSync, readFileSync} from 'node:fs'
 import {join, relative} from 'node:path'
-import {afterAll, beforeAll, describe, expect, test} from 'vitest'
+import {beforeAll, describe, expect, test} from 'vitest'
 import type {SaveReport} from '../plugins/persistence/src/commands/save.ts'
 import type {RestoreReport} from '../plugins/persistence/src/commands/restore.ts'
 import type {ShowResult} from '../src/commands/show.ts'
 import type {Session} from '../src/session/types.ts'
-import {CORPUS, type CliResult, REPO, tempDir, sess as run, sessJson as runJson} from './helpers/cli.ts'
+import {CORPUS, type CliResult, REPO, sess as run, sessJson as runJson, useTempDir} from './helpers/cli.ts'
 
 /** Expected format of each corpus folder (DESIGN §6); `other/` holds a format sess does not know. */
 const FORMAT_OF_FOLDER: Record<string, string> = {
@@ -88,14 +88,12 @@ test('the corpus holds the files SOURCES.md describes, in every folder', () => {
 describe.each(GROUPS)('corpus/%s', (group) => {
   const files = SESSION_FILES.filter((path) => path.startsWith(`${group}/`))
   const expectedFormat = FORMAT_OF_FOLDER[group]!
-  let dir: ReturnType<typeof tempDir>
-  let home: string
+  const dir = useTempDir('sess-corpus-')
+  const home = join(dir.path, 'home')
   /** What `sess save --json` reported, per corpus path. */
   const saved = new Map<string, SaveReport['saved'][number]>()
 
   beforeAll(async () => {
-    dir = tempDir('sess-corpus-')
-    home = join(dir.path, 'home')
     // The folder in one run (one spawn); the unknown-format file must be named to be kept as raw.
     const args = group === 'other' ? ['save', join(CORPUS, files[0]!), '--json'] : ['save', join(CORPUS, group), '--json']
     const result = await sessAsync(home, args)
@@ -104,8 +102,6 @@ describe.each(GROUPS)('corpus/%s', (group) => {
     expect(report.skipped).toEqual([])
     for (const entry of report.saved) saved.set(relative(CORPUS, entry.path), entry)
   })
-
-  afterAll(() => dir.remove())
 
   test('each file is saved as a new session in the format of its folder', () => {
     expect([...saved.keys()].sort()).toEqual([...files].sort())
@@ -189,17 +185,13 @@ describe.each(GROUPS)('corpus/%s', (group) => {
 })
 
 describe('the whole corpus directory', () => {
-  let dir: ReturnType<typeof tempDir>
-  let home: string
+  const dir = useTempDir('sess-corpus-dir-')
+  const home = join(dir.path, 'home')
   let first: {code: number; json: SaveReport; stderr: string}
 
   beforeAll(() => {
-    dir = tempDir('sess-corpus-dir-')
-    home = join(dir.path, 'home')
     first = runJson<SaveReport>(home, ['save', CORPUS])
   })
-
-  afterAll(() => dir.remove())
 
   test('saves every session file, skipping the licences, SOURCES.md and the unknown pi file with a reason', () => {
     expect(first.code, first.stderr).toBe(0)
@@ -235,19 +227,15 @@ describe('the whole corpus directory', () => {
 })
 
 describe('conversions', () => {
-  let dir: ReturnType<typeof tempDir>
-  let home: string
+  const dir = useTempDir('sess-corpus-convert-')
+  const home = join(dir.path, 'home')
 
   beforeAll(() => {
-    dir = tempDir('sess-corpus-convert-')
-    home = join(dir.path, 'home')
     for (const file of ['claude-code/simonw-sample-session.jsonl', 'asciicast/player-markers-input.cast', 'asciicast/player-resizing.cast']) {
       const result = run(home, ['save', join(CORPUS, file)])
       expect(result.code, result.stderr).toBe(0)
     }
   })
-
-  afterAll(() => dir.remove())
 
   test('--format markdown holds the messages’ text', () => {
     const result = run(home, ['restore', 'simonw-sample-session', '--format', 'markdown'])

@@ -6,11 +6,11 @@
  */
 import {copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {afterAll, beforeAll, describe, expect, test} from 'vitest'
+import {beforeAll, describe, expect, test} from 'vitest'
 import type {SaveReport} from '../plugins/persistence/src/commands/save.ts'
 import type {ShowResult} from '../src/commands/show.ts'
 import type {Session} from '../src/session/types.ts'
-import {CORPUS, tempDir, sess as run, sessJson as runJson} from './helpers/cli.ts'
+import {CORPUS, sess as run, sessJson as runJson, useTempDir} from './helpers/cli.ts'
 
 const NEWLINE = 0x0a
 const BOM = Uint8Array.of(0xef, 0xbb, 0xbf)
@@ -50,8 +50,8 @@ describe('a damaged Claude Code transcript keeps the rest of the session', () =>
   const original = readFileSync(SOURCE)
   const originalLines = lines(original)
   const LAST = originalLines.length
-  let dir: ReturnType<typeof tempDir>
-  let home: string
+  const dir = useTempDir('sess-damaged-')
+  const home = join(dir.path, 'home')
   /** Records of the intact session per line of the original. */
   const recordsOfLine = new Map<number, number>()
   let intactCount = 0
@@ -96,8 +96,6 @@ describe('a damaged Claude Code transcript keeps the rest of the session', () =>
   const results = new Map<string, {code: number; json: SaveReport; stderr: string}>()
 
   beforeAll(() => {
-    dir = tempDir('sess-damaged-')
-    home = join(dir.path, 'home')
     const intact = runJson<SaveReport>(home, ['save', SOURCE, '--name', 'intact'])
     expect(intact.code, intact.stderr).toBe(0)
     intactCount = intact.json.saved[0]!.records
@@ -109,8 +107,6 @@ describe('a damaged Claude Code transcript keeps the rest of the session', () =>
       results.set(c.name, runJson<SaveReport>(home, ['save', join(dir.path, `${c.name}.jsonl`), '--name', c.name]))
     }
   })
-
-  afterAll(() => dir.remove())
 
   test('the intact transcript maps every record to a line, and the lines damaged below hold records', () => {
     expect(intactCount).toBeGreaterThan(LAST - 1)
@@ -186,15 +182,8 @@ describe('a damaged Claude Code transcript keeps the rest of the session', () =>
 })
 
 describe('other formats with damage', () => {
-  let dir: ReturnType<typeof tempDir>
-  let home: string
-
-  beforeAll(() => {
-    dir = tempDir('sess-damaged-formats-')
-    home = join(dir.path, 'home')
-  })
-
-  afterAll(() => dir.remove())
+  const dir = useTempDir('sess-damaged-formats-')
+  const home = join(dir.path, 'home')
 
   /** The output events of a session, through its sess JSONL export. */
   function outputEvents(name: string): unknown[] {
@@ -245,14 +234,12 @@ describe('other formats with damage', () => {
 })
 
 describe('a directory of mixed junk', () => {
-  let dir: ReturnType<typeof tempDir>
-  let home: string
+  const dir = useTempDir('sess-junk-')
+  const home = join(dir.path, 'home')
   let junk: string
   let result: {code: number; json: SaveReport; stderr: string}
 
   beforeAll(() => {
-    dir = tempDir('sess-junk-')
-    home = join(dir.path, 'home')
     junk = join(dir.path, 'junk')
     mkdirSync(join(junk, 'nested'), {recursive: true})
     const binary = new Uint8Array(4096)
@@ -264,8 +251,6 @@ describe('a directory of mixed junk', () => {
     copyFileSync(join(CORPUS, 'codex', 'agent-history-session-01.jsonl'), join(junk, 'nested', 'rollout.jsonl'))
     result = runJson<SaveReport>(home, ['save', junk])
   })
-
-  afterAll(() => dir.remove())
 
   test('exits 0, saves the session and skips every other file with a reason', () => {
     expect(result.code, result.stderr).toBe(0)

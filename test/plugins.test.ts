@@ -6,11 +6,11 @@
  */
 import {existsSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {afterAll, beforeAll, describe, expect, test} from 'vitest'
+import {beforeAll, describe, expect, test} from 'vitest'
 import type {SaveReport} from '../plugins/persistence/src/commands/save.ts'
 import {DEFAULT_PLUGINS, type HandlerFailure, openStore, type SessPlugin, VetoError} from '../src/index.ts'
 import type {Session} from '../src/session/types.ts'
-import {CORPUS, REPO, tempDir, sess as run, sessJson as runJson} from './helpers/cli.ts'
+import {CORPUS, REPO, sess as run, sessJson as runJson, useTempDir} from './helpers/cli.ts'
 
 const FIXTURES = join(REPO, 'test', 'fixtures', 'plugins')
 /** Shaped like an API key, so the redactor fixture replaces it (it is not one). */
@@ -53,8 +53,8 @@ test('the fixtures are plain JS ESM oclif plugins declaring the sess:plugin hook
 })
 
 describe('plugins linked into the CLI', () => {
-  let dir: ReturnType<typeof tempDir>
-  let home: string
+  const dir = useTempDir('sess-plugins-')
+  const home = join(dir.path, 'home')
 
   const link = (name: string) => {
     const result = run(home, ['plugins', 'link', join(FIXTURES, name), '--no-install'])
@@ -62,14 +62,10 @@ describe('plugins linked into the CLI', () => {
   }
 
   beforeAll(() => {
-    dir = tempDir('sess-plugins-')
-    home = join(dir.path, 'home')
     writeFileSync(join(dir.path, 'secret.jsonl'), WITH_SECRET)
     writeFileSync(join(dir.path, 'plain.jsonl'), TRANSCRIPT)
     writeFileSync(join(dir.path, 'marked.jsonl'), WITH_MARKER)
   })
-
-  afterAll(() => dir.remove())
 
   test('a linked redactor rewrites the bytes before they are stored: the secret is nowhere in the store', () => {
     link('redactor')
@@ -146,13 +142,7 @@ describe('plugins linked into the CLI', () => {
 })
 
 describe('the same plugins through the library', () => {
-  let dir: ReturnType<typeof tempDir>
-
-  beforeAll(() => {
-    dir = tempDir('sess-plugins-lib-')
-  })
-
-  afterAll(() => dir.remove())
+  const dir = useTempDir('sess-plugins-lib-')
 
   const encode = (text: string) => new TextEncoder().encode(text)
   const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes)

@@ -1,4 +1,5 @@
 import {mkdtempSync, rmSync} from 'node:fs'
+import {afterAll} from 'vitest'
 import {tmpdir} from 'node:os'
 import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -22,6 +23,16 @@ export interface CliResult {
 export function tempDir(prefix = 'sess-test-'): {path: string; remove: () => void} {
   const path = mkdtempSync(join(tmpdir(), prefix))
   return {path, remove: () => rmSync(path, {force: true, recursive: true})}
+}
+
+/**
+ * A private temporary directory for the tests of the calling `describe` block (or file): made at
+ * once, removed after all of them.
+ */
+export function useTempDir(prefix = 'sess-test-'): {path: string} {
+  const dir = tempDir(prefix)
+  afterAll(() => dir.remove())
+  return {path: dir.path}
 }
 
 /**
