@@ -1,5 +1,12 @@
 import {InvalidInputError} from '../errors/index.ts'
 
+const SESSION_ID = /^[0-9A-HJKMNP-TV-Z]{26}$/
+
+/** Whether `ref` is a session id as sess makes them: a ULID (26 Crockford base-32 characters). */
+export function isSessionId(ref: string): boolean {
+  return SESSION_ID.test(ref)
+}
+
 /** Longest session name, in characters (DESIGN §2). */
 export const MAX_NAME_LENGTH = 64
 

@@ -27,3 +27,8 @@ export interface BlobStore {
   /** Deletes every blob of a session. */
   deleteSession(sessionId: string): Promise<void>
 }
+
+/** SHA-256 of `bytes`, lowercase hex, as {@link BlobRef.sha256} holds it. */
+export function sha256(bytes: Uint8Array): string {
+  return new Bun.CryptoHasher('sha256').update(bytes).digest('hex')
+}

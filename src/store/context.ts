@@ -4,10 +4,8 @@ import type {LifecycleBus} from '../bus/index.ts'
 import {PreparedQueries} from '../db/prepared.ts'
 import type {Database, SessionsTable} from '../db/schema.ts'
 import {ConflictError, InvalidInputError, NotFoundError, SessError, StorageError} from '../errors/index.ts'
+import {isSessionId} from '../session/names.ts'
 import type {BlobStore} from './blob-store.ts'
-
-/** A ULID, as sess generates session ids. */
-export const SESSION_ID = /^[0-9A-HJKMNP-TV-Z]{26}$/
 
 const COMMIT = CompiledQuery.raw('commit')
 const ROLLBACK = CompiledQuery.raw('rollback')
@@ -61,7 +59,7 @@ export class StoreContext {
   async row(ref: string, includeTrashed = false): Promise<SessionRow> {
     this.assertOpen()
     if (typeof ref !== 'string' || ref.length === 0) throw new InvalidInputError('A session id or name is required.')
-    const byRef = this.db.selectFrom('sessions').selectAll().where(SESSION_ID.test(ref) ? 'id' : 'name', '=', ref)
+    const byRef = this.db.selectFrom('sessions').selectAll().where(isSessionId(ref) ? 'id' : 'name', '=', ref)
     const row =
       (await byRef.where('trashed_at', 'is', null).executeTakeFirst()) ??
       (includeTrashed ? await byRef.where('trashed_at', 'is not', null).orderBy('trashed_at', 'desc').limit(1).executeTakeFirst() : undefined)

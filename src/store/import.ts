@@ -5,6 +5,7 @@ import type {ParsedSession} from '../session/format.ts'
 import {assertValidName, toSessionName} from '../session/names.ts'
 import type {Damage} from '../session/types.ts'
 import {byteLength, emptyRow, INSERT_BATCH, insertSession, type SessionRow, type StoreContext} from './context.ts'
+import {sha256} from './blob-store.ts'
 import {getSession} from './sessions.ts'
 import type {SaveInput, SaveResult, VersionInfo} from './types.ts'
 import {assertTags, isValidTag} from './validate.ts'
@@ -25,8 +26,8 @@ export async function saveOriginal(ctx: StoreContext, input: SaveInput): Promise
   const bytes = payload.bytes
   // An original's own tags join the given ones; any that are not valid tags are dropped, not fatal.
   const tags = [...new Set([...givenTags, ...(parsed.meta.tags ?? []).filter(isValidTag)])]
-  const sha256 = new Bun.CryptoHasher('sha256').update(bytes).digest('hex')
-  const saved = await findSaved(ctx.db, sha256, target?.id) // cheap check first: no blob written for a re-import
+  const digest = sha256(bytes)
+  const saved = await findSaved(ctx.db, digest, target?.id) // cheap check first: no blob written for a re-import
   if (saved) return {...saved, format: parsed.format}
   const now = ctx.now()
   const id = target?.id ?? ctx.newId(now)
@@ -39,7 +40,7 @@ export async function saveOriginal(ctx: StoreContext, input: SaveInput): Promise
     async (trx) => {
       // Checked again inside the write transaction, so that two processes saving the same bytes
       // cannot both add them, nor two imports take the same generated name.
-      const existing = await findSaved(trx, sha256, target?.id)
+      const existing = await findSaved(trx, digest, target?.id)
       if (existing) return {existing}
       if (!target) {
         name ||= await ctx.freeName(trx, importName(input.path, parsed))

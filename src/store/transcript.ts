@@ -1,7 +1,8 @@
 import type {Kysely} from 'kysely'
 import type {Database} from '../db/schema.ts'
 import type {OutputEvent, SessionRecord, StoredRecord} from '../session/types.ts'
-import {byteLength, SESSION_ID, type StoreContext} from './context.ts'
+import {isSessionId} from '../session/names.ts'
+import {byteLength, type StoreContext} from './context.ts'
 import {assertOutputEvent, assertRecord} from './validate.ts'
 
 /**
@@ -21,7 +22,7 @@ export const DEFAULT_OUTPUT_LIMIT = 10 * 1024 * 1024
 export async function appendRecord(ctx: StoreContext, ref: string, record: SessionRecord): Promise<number> {
   const body = assertRecord(record)
   const now = ctx.now()
-  const byId = SESSION_ID.test(ref)
+  const byId = isSessionId(ref)
   const appended = await ctx.write(async (trx) => {
     const bumped = await ctx.prepared.execute(
       trx,

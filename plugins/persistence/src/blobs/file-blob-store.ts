@@ -2,11 +2,10 @@ import {lstatSync, mkdirSync, rmSync, unlinkSync} from 'node:fs'
 import {join} from 'node:path'
 import {ulid} from 'ulid'
 import {StorageError} from '../../../../src/errors/index.ts'
-import type {BlobRef, BlobStore} from '../../../../src/store/blob-store.ts'
+import {isSessionId} from '../../../../src/session/names.ts'
+import {type BlobRef, type BlobStore, sha256} from '../../../../src/store/blob-store.ts'
 import {fsyncDirectory, toStorageError, writeFileAtomic} from './atomic-write.ts'
 import {readRegularFile} from './read-file.ts'
-
-const SESSION_ID = /^[0-9A-HJKMNP-TV-Z]{26}$/
 
 /**
  * Blobs as files: `<root>/<session id>/<blob id>`, directories 0700, files 0600, each written with
@@ -69,8 +68,13 @@ export class FileBlobStore implements BlobStore {
 
   /** Whether anything (directory, or a symlink in its place) stands at the session's blob path. */
   #exists(sessionId: string): boolean {
-    if (!SESSION_ID.test(sessionId)) throw new StorageError(`Not a session id: ${JSON.stringify(sessionId)}`)
-    return lstatSync(join(this.#root, sessionId), {throwIfNoEntry: false}) !== undefined
+    return lstatSync(this.#sessionPath(sessionId), {throwIfNoEntry: false}) !== undefined
+  }
+
+  /** Where a session's blobs go; only ever built from a session id sess generated. */
+  #sessionPath(sessionId: string): string {
+    if (!isSessionId(sessionId)) throw new StorageError(`Not a session id: ${JSON.stringify(sessionId)}`)
+    return join(this.#root, sessionId)
   }
 
   /**
@@ -78,8 +82,7 @@ export class FileBlobStore implements BlobStore {
    * real directory, as is the root, so that no symlink in the store is ever followed.
    */
   #sessionDirectory(sessionId: string, create: boolean): string {
-    if (!SESSION_ID.test(sessionId)) throw new StorageError(`Not a session id: ${JSON.stringify(sessionId)}`)
-    const directory = join(this.#root, sessionId)
+    const directory = this.#sessionPath(sessionId)
     try {
       if (create) {
         ensureDirectory(this.#root)
@@ -93,11 +96,6 @@ export class FileBlobStore implements BlobStore {
     }
     return directory
   }
-}
-
-/** SHA-256 of `bytes`, lowercase hex. */
-export function sha256(bytes: Uint8Array): string {
-  return new Bun.CryptoHasher('sha256').update(bytes).digest('hex')
 }
 
 /** Creates `directory` (0700) if missing, durably; refuses a symlink or non-directory in its place. */
