@@ -1,4 +1,4 @@
-import {CompiledQuery, type Kysely, type Selectable} from 'kysely'
+import {CompiledQuery, type Insertable, type Kysely, type Selectable} from 'kysely'
 import {monotonicFactory} from 'ulid'
 import type {LifecycleBus} from '../bus/index.ts'
 import {PreparedQueries} from '../db/prepared.ts'
@@ -11,7 +11,15 @@ const COMMIT = CompiledQuery.raw('commit')
 const ROLLBACK = CompiledQuery.raw('rollback')
 
 /** Rows per multi-row INSERT (well under SQLite's and PostgreSQL's bound-parameter limits). */
-export const INSERT_BATCH = 200
+const INSERT_BATCH = 200
+
+/** A blob just written for a write that may not commit. */
+export interface WrittenBlob {
+  sessionId: string
+  blob?: string
+  /** Whether the session itself is being created by that write. */
+  newSession: boolean
+}
 
 /** An index row of `sessions`. */
 export type SessionRow = Selectable<SessionsTable>
@@ -114,21 +122,21 @@ export class StoreContext {
 
   /**
    * {@link write} after a blob was written for it: unless the transaction commits, the blob is
-   * deleted again — with its session's whole blob directory when the session is new.
+   * discarded again ({@link discardBlob}).
    */
-  async writeWithBlob<T>(
-    written: {sessionId: string; blob?: string; newSession: boolean},
-    work: (trx: Kysely<Database>) => Promise<T>,
-    claims?: {name: string},
-  ): Promise<T> {
+  async writeWithBlob<T>(written: WrittenBlob, work: (trx: Kysely<Database>) => Promise<T>, claims?: {name: string}): Promise<T> {
     try {
       return await this.write(work, claims)
     } catch (error) {
-      const {blob, newSession, sessionId} = written
-      const cleanup = newSession ? this.blobs.deleteSession(sessionId) : blob === undefined ? undefined : this.blobs.delete(sessionId, blob)
-      await cleanup?.catch(() => undefined) // the write's own error is the one to report
+      await this.discardBlob(written).catch(() => undefined) // the write's own error is the one to report
       throw error
     }
+  }
+
+  /** Deletes a blob no row came to name: with its session's whole blob directory when the session is new. */
+  async discardBlob({blob, newSession, sessionId}: WrittenBlob): Promise<void> {
+    if (newSession) await this.blobs.deleteSession(sessionId)
+    else if (blob !== undefined) await this.blobs.delete(sessionId, blob)
   }
 
   /**
@@ -176,6 +184,16 @@ export function emptyRow(id: string, name: string, kind: string, now: number): S
     tokens: null,
     trashed_at: null,
     version_count: 0,
+  }
+}
+
+/** Inserts `rows` into `table`, {@link INSERT_BATCH} at a time. */
+export async function insertInBatches<T extends 'records' | 'output_events'>(trx: Kysely<Database>, table: T, rows: Insertable<Database[T]>[]): Promise<void> {
+  for (let start = 0; start < rows.length; start += INSERT_BATCH) {
+    await trx
+      .insertInto(table)
+      .values(rows.slice(start, start + INSERT_BATCH) as never)
+      .execute()
   }
 }
 

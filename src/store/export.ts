@@ -5,7 +5,7 @@ import {currentOwner} from '../os/process.ts'
 import type {ExportSession} from '../session/format.ts'
 import {assertValidName} from '../session/names.ts'
 import type {OutputEvent, Session, SessionRecord} from '../session/types.ts'
-import {INSERT_BATCH, insertSession, type SessionRow, type StoreContext} from './context.ts'
+import {insertInBatches, insertSession, type SessionRow, type StoreContext} from './context.ts'
 import {getSession} from './sessions.ts'
 import {readOutput, readRecords} from './transcript.ts'
 import type {RestoreOptions, RestoreResult} from './types.ts'
@@ -99,12 +99,8 @@ async function readOriginal(ctx: StoreContext, session: Session, version?: numbe
   return ctx.blobs.get(session.id, {...row, bytes: Number(row.bytes)})
 }
 
+/** Copies a session's rows of `table` to session `to`. */
 async function copyRows(trx: Kysely<Database>, table: 'records' | 'output_events', from: string, to: string): Promise<void> {
   const rows = await trx.selectFrom(table).selectAll().where('session_id', '=', from).orderBy('seq').execute()
-  for (let start = 0; start < rows.length; start += INSERT_BATCH) {
-    await trx
-      .insertInto(table)
-      .values(rows.slice(start, start + INSERT_BATCH).map((row) => ({...row, session_id: to})) as never)
-      .execute()
-  }
+  await insertInBatches(trx, table, rows.map((row) => ({...row, session_id: to})))
 }

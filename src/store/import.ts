@@ -4,7 +4,7 @@ import {InvalidInputError, NotASessionError} from '../errors/index.ts'
 import type {ParsedSession} from '../session/format.ts'
 import {assertValidName, toSessionName} from '../session/names.ts'
 import type {Damage} from '../session/types.ts'
-import {byteLength, emptyRow, INSERT_BATCH, insertSession, type SessionRow, type StoreContext} from './context.ts'
+import {byteLength, emptyRow, insertInBatches, insertSession, type SessionRow, type StoreContext} from './context.ts'
 import {sha256} from './blob-store.ts'
 import {getSession} from './sessions.ts'
 import type {SaveInput, SaveResult, VersionInfo} from './types.ts'
@@ -35,8 +35,9 @@ export async function saveOriginal(ctx: StoreContext, input: SaveInput): Promise
   if (explicit !== undefined) await ctx.assertNameFree(explicit) // before any byte is written
   const blob = await ctx.blobs.put(id, bytes)
   let name = target?.name ?? explicit ?? ''
+  const written = {blob: blob.blob, newSession: !target, sessionId: id}
   const outcome = await ctx.writeWithBlob(
-    {blob: blob.blob, newSession: !target, sessionId: id},
+    written,
     async (trx) => {
       // Checked again inside the write transaction, so that two processes saving the same bytes
       // cannot both add them, nor two imports take the same generated name.
@@ -59,7 +60,7 @@ export async function saveOriginal(ctx: StoreContext, input: SaveInput): Promise
     explicit === undefined ? undefined : {name: explicit},
   )
   if (outcome.existing) {
-    await (target ? ctx.blobs.delete(id, blob.blob) : ctx.blobs.deleteSession(id))
+    await ctx.discardBlob(written)
     return {...outcome.existing, format: parsed.format}
   }
   const session = await getSession(ctx, id)
@@ -118,28 +119,11 @@ async function findSaved(trx: Kysely<Database>, sha256: string, within: string |
 /** Replaces a session's transcript and output buffer with those of `parsed`. */
 async function replaceContent(trx: Kysely<Database>, id: string, parsed: ParsedSession): Promise<void> {
   await trx.deleteFrom('records').where('session_id', '=', id).execute()
-  for (let start = 0; start < parsed.records.length; start += INSERT_BATCH) {
-    const rows = parsed.records.slice(start, start + INSERT_BATCH).map((record, index) => ({
-      body: JSON.stringify(record),
-      seq: start + index + 1,
-      session_id: id,
-      ts: record.ts ?? null,
-      type: record.type,
-    }))
-    await trx.insertInto('records').values(rows).execute()
-  }
+  const records = parsed.records.map((record, index) => ({body: JSON.stringify(record), seq: index + 1, session_id: id, ts: record.ts ?? null, type: record.type}))
+  await insertInBatches(trx, 'records', records)
   await trx.deleteFrom('output_events').where('session_id', '=', id).execute()
-  for (let start = 0; start < parsed.output.length; start += INSERT_BATCH) {
-    const rows = parsed.output.slice(start, start + INSERT_BATCH).map((event, index) => ({
-      bytes: byteLength(event.data),
-      code: event.code,
-      data: event.data,
-      seq: start + index + 1,
-      session_id: id,
-      time: event.time,
-    }))
-    await trx.insertInto('output_events').values(rows).execute()
-  }
+  const output = parsed.output.map((event, index) => ({bytes: byteLength(event.data), code: event.code, data: event.data, seq: index + 1, session_id: id, time: event.time}))
+  await insertInBatches(trx, 'output_events', output)
 }
 
 /** Index fields a save sets from the parse of the original. */
