@@ -56,12 +56,10 @@ export async function appendRecord(ctx: StoreContext, ref: string, record: Sessi
 export async function* readRecords(ctx: StoreContext, ref: string, options: {after?: number; last?: number; includeTrashed?: boolean}): AsyncGenerator<StoredRecord> {
   const row = await ctx.row(ref, options.includeTrashed)
   const after = options.last === undefined ? (options.after ?? 0) : Math.max(options.after ?? 0, Number(row.record_count) - options.last)
-  for (let last = after; ; ) {
-    const page = await ctx.db.selectFrom('records').select(['seq', 'body']).where('session_id', '=', row.id).where('seq', '>', last).orderBy('seq').limit(PAGE).execute()
-    for (const record of page) yield {record: JSON.parse(record.body) as SessionRecord, seq: Number(record.seq)}
-    if (page.length < PAGE) return
-    last = Number(page.at(-1)!.seq)
-  }
+  const rows = inPages(after, (last) =>
+    ctx.db.selectFrom('records').select(['seq', 'body']).where('session_id', '=', row.id).where('seq', '>', last).orderBy('seq').limit(PAGE).execute(),
+  )
+  for await (const record of rows) yield {record: JSON.parse(record.body) as SessionRecord, seq: Number(record.seq)}
 }
 
 /** See `Store.appendOutput`. */
@@ -90,9 +88,17 @@ export async function appendOutputEvent(ctx: StoreContext, ref: string, event: O
 /** See `Store.output`. */
 export async function* readOutput(ctx: StoreContext, ref: string, options: {includeTrashed?: boolean}): AsyncGenerator<OutputEvent> {
   const {id} = await ctx.row(ref, options.includeTrashed)
-  for (let last = 0; ; ) {
-    const page = await ctx.db.selectFrom('output_events').select(['seq', 'time', 'code', 'data']).where('session_id', '=', id).where('seq', '>', last).orderBy('seq').limit(PAGE).execute()
-    for (const row of page) yield {code: row.code as OutputEvent['code'], data: row.data, time: Number(row.time)}
+  const rows = inPages(0, (last) =>
+    ctx.db.selectFrom('output_events').select(['seq', 'time', 'code', 'data']).where('session_id', '=', id).where('seq', '>', last).orderBy('seq').limit(PAGE).execute(),
+  )
+  for await (const row of rows) yield {code: row.code as OutputEvent['code'], data: row.data, time: Number(row.time)}
+}
+
+/** The rows `fetch` gives page after page (keyset pagination on `seq`), from `seq` > `after` until a short page. */
+async function* inPages<T extends {seq: number}>(after: number, fetch: (last: number) => Promise<T[]>): AsyncGenerator<T> {
+  for (let last = after; ; ) {
+    const page = await fetch(last)
+    yield* page
     if (page.length < PAGE) return
     last = Number(page.at(-1)!.seq)
   }
