@@ -4,8 +4,9 @@
  * and the cost of one more message at N messages, against rewriting the whole JSON transcript
  * file with fsync (what naive agent CLIs do).
  */
-import {closeSync, fdatasyncSync, fsyncSync, openSync, writeSync} from 'node:fs'
+import {closeSync, fdatasyncSync, fsyncSync, openSync} from 'node:fs'
 import {join} from 'node:path'
+import {writeAll} from '../../plugins/persistence/src/blobs/atomic-write.ts'
 import type {MessageRecord, Store} from '../../src/index.ts'
 import {median, timeMs, timeSyncMs} from './stats.ts'
 
@@ -30,11 +31,6 @@ export function benchMessage(i: number): MessageRecord {
 /** The JSON line a raw appender writes for message `i`. */
 function line(i: number): Uint8Array {
   return encoder.encode(`${JSON.stringify(benchMessage(i))}\n`)
-}
-
-/** Writes all of `bytes` to `fd`, continuing after short writes. */
-function writeAll(fd: number, bytes: Uint8Array): void {
-  for (let offset = 0; offset < bytes.length; ) offset += writeSync(fd, bytes, offset, bytes.length - offset)
 }
 
 /** A plain append-only JSONL file kept open, each line made durable with fdatasync. */
