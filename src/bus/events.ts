@@ -1,6 +1,6 @@
 import type {ExportSession, ParsedSession} from '../session/format.ts'
 import type {SessionStatus} from '../session/status.ts'
-import type {OutputEvent, Session, SessionRecord} from '../session/types.ts'
+import type {LockHolder, OutputEvent, Session, SessionRecord} from '../session/types.ts'
 
 /**
  * Payload of `session.saving`, a `before`-style event: handlers run in order and may return a
@@ -38,6 +38,24 @@ export interface RestoringPayload {
   bytes?: Uint8Array
 }
 
+/**
+ * Payload of `lock.checking`, a `before`-style event: a lock that someone wants is held by a lease
+ * that has not expired. A handler that can prove the holder dead sets `dead` to the reason; the
+ * lock is then taken over at once (race-free: only one of several contenders wins). The locking
+ * plugin proves death on the same host by pid, process start time and boot id. Without any proof
+ * the holder counts as alive, and the lock waits for its lease to expire.
+ */
+export interface LockCheckingPayload {
+  sessionId: string
+  /** Fencing token of the lease in question. */
+  token: number
+  holder: LockHolder
+  /** When that lease expires unless renewed, ms since the epoch. */
+  expiresAt: number
+  /** Why the holder is provably dead; unset while nobody has shown it. */
+  dead?: string
+}
+
 /** A planned deletion of `sess gc`. */
 export interface GcItem {
   sessionId: string | null
@@ -60,6 +78,7 @@ export interface DoctorFinding {
 export interface BeforeEvents {
   'session.saving': SavingPayload
   'session.restoring': RestoringPayload
+  'lock.checking': LockCheckingPayload
   'gc.planned': {items: GcItem[]}
 }
 
@@ -72,9 +91,10 @@ export interface AfterEvents {
   'session.removed': {session: Session; purged: boolean}
   'record.appended': {sessionId: string; seq: number; record: SessionRecord}
   'output.appended': {sessionId: string; seq: number; event: OutputEvent}
-  'lock.acquired': {sessionId: string; token: number}
+  'lock.acquired': {sessionId: string; token: number; holder: LockHolder}
   'lock.released': {sessionId: string; token: number}
-  'lock.broken': {sessionId: string; token: number; reason: string}
+  /** A stale lock was taken over (or cleared for a writer): `token` is the broken lease's. */
+  'lock.broken': {sessionId: string; token: number; holder: LockHolder; reason: string}
   'gc.completed': {items: GcItem[]; bytesFreed: number}
   'doctor.finding': DoctorFinding
 }
@@ -96,6 +116,7 @@ export const BUS_EVENT_NAMES: readonly BusEventName[] = [
   'session.removed',
   'record.appended',
   'output.appended',
+  'lock.checking',
   'lock.acquired',
   'lock.released',
   'lock.broken',

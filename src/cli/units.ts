@@ -41,3 +41,16 @@ export function parseTimeFlag(flag: string, value: string, now = Date.now()): nu
     hint: 'Use a duration back from now (30m, 12h, 7d) or a date (2026-11-01, 2026-11-01T09:00:00Z).',
   })
 }
+
+/**
+ * A duration from a flag: `30s`, `5m`, `1500ms`, `2h` (the `ms` package's syntax), or a bare number
+ * of seconds (`0`, `2.5`), as flock(1)'s `--wait` takes.
+ *
+ * @returns whole ms. @throws {InvalidInputError} naming the flag and the accepted forms.
+ */
+export function parseDurationFlag(flag: string, value: string): number {
+  const text = value.trim()
+  const duration = /^\d+(\.\d+)?$/.test(text) ? Number(text) * 1000 : /^\d+(\.\d+)?\s*[a-z]+$/i.test(text) ? ms(text as ms.StringValue) : Number.NaN
+  if (typeof duration === 'number' && Number.isFinite(duration) && duration >= 0) return Math.round(duration)
+  throw new InvalidInputError(`--${flag} ${JSON.stringify(value)} is not a duration.`, {hint: 'Use a number of seconds (0, 2.5) or a duration with a unit (500ms, 30s, 5m, 1h).'})
+}

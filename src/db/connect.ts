@@ -1,13 +1,18 @@
 import {Kysely} from 'kysely'
 import {StorageError} from '../errors/index.ts'
 import type {Database} from './schema.ts'
-import {BunSqliteDialect, openSqlite, SQLITE_BEGIN_WRITE} from './sqlite.ts'
+import {BunSqliteDialect, openSqlite, SQLITE_BEGIN_WRITE, SQLITE_RELAXED_SYNCHRONOUS} from './sqlite.ts'
 
 /** The store's metadata database and what differs between its dialects. */
 export interface MetadataDatabase {
   db: Kysely<Database>
   /** The statement that starts a write transaction (SQLite: `begin immediate`). */
   beginWrite: string
+  /**
+   * The same database, for single-statement writes of lock rows whose commits need not be flushed
+   * before they return (SQLite: a second connection; see {@link SQLITE_RELAXED_SYNCHRONOUS}).
+   */
+  relaxedDb: Kysely<Database>
 }
 
 /**
@@ -18,7 +23,16 @@ export interface MetadataDatabase {
  */
 export function connectDatabase(path: string): MetadataDatabase {
   try {
-    return {beginWrite: SQLITE_BEGIN_WRITE, db: new Kysely<Database>({dialect: new BunSqliteDialect(openSqlite(path))})}
+    const main = openSqlite(path)
+    let relaxed
+    try {
+      relaxed = openSqlite(path, SQLITE_RELAXED_SYNCHRONOUS)
+    } catch (error) {
+      main.close(false)
+      throw error
+    }
+    const kysely = (database: typeof main) => new Kysely<Database>({dialect: new BunSqliteDialect(database)})
+    return {beginWrite: SQLITE_BEGIN_WRITE, db: kysely(main), relaxedDb: kysely(relaxed)}
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
     throw new StorageError(`Cannot open the store database ${path}: ${(error as Error).message}`, {

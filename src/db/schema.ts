@@ -9,6 +9,7 @@ export interface Database {
   records: RecordsTable
   output_events: OutputEventsTable
   snapshots: SnapshotsTable
+  locks: LocksTable
 }
 
 /** One row per session: the index `sess list` reads. */
@@ -89,4 +90,29 @@ export interface SnapshotsTable {
   sha256: string
   bytes: number
   created_at: number
+}
+
+/**
+ * Session locks (see `src/lock/`): one row per session ever locked, kept after release so that its
+ * fencing token keeps rising.
+ */
+export interface LocksTable {
+  session_id: string
+  /** Fencing token of the latest grant: rises by one on every grant and every takeover. */
+  token: number
+  /** Secret of the current lease (32 hex digits); `null` while the lock is free. */
+  lease_id: string | null
+  holder_host: string
+  holder_pid: number
+  /** `/proc/<pid>/stat` field 22 of the holder, if known. */
+  holder_start_time: string | null
+  /** `/proc/sys/kernel/random/boot_id` of the holder's host when it took the lock, if known. */
+  holder_boot_id: string | null
+  acquired_at: number
+  renewed_at: number
+  /** When the lease ends unless renewed. */
+  expires_at: number
+  /** Lease length, ms. */
+  ttl_ms: number
+  released_at: number | null
 }

@@ -8,16 +8,17 @@ export const BUSY_TIMEOUT_MS = 10_000
 /**
  * Opens the embedded metadata database on `bun:sqlite`: creates the file 0600 (SQLite gives the
  * `-wal` and `-shm` files the same mode), sets `busy_timeout` before anything else, then WAL
- * journaling with `synchronous=FULL` (a commit is durable once it returns) and foreign keys.
+ * journaling with `synchronous=FULL` (a commit is durable once it returns; see
+ * {@link SQLITE_RELAXED_SYNCHRONOUS} for the other) and foreign keys.
  *
  * SQLite-only settings live here, at the dialect seam; queries elsewhere stay portable.
  */
-export function openSqlite(path: string): BunDatabase {
+export function openSqlite(path: string, synchronous: 'FULL' | typeof SQLITE_RELAXED_SYNCHRONOUS = 'FULL'): BunDatabase {
   closeSync(openSync(path, constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW, 0o600))
   const database = new BunDatabase(path, {create: false, readwrite: true, strict: true})
   database.run(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`)
   database.run('PRAGMA journal_mode = WAL')
-  database.run('PRAGMA synchronous = FULL')
+  database.run(`PRAGMA synchronous = ${synchronous}`)
   database.run('PRAGMA foreign_keys = ON')
   return database
 }
@@ -28,6 +29,19 @@ export function openSqlite(path: string): BunDatabase {
  * resolve).
  */
 export const SQLITE_BEGIN_WRITE = 'begin immediate'
+
+/**
+ * The setting of the second connection that lock grants, renewals and releases go through:
+ * `synchronous=NORMAL`, so that they cost microseconds, not an fsync.
+ *
+ * Why that is safe (https://www.sqlite.org/pragma.html#pragma_synchronous, WAL): a NORMAL commit
+ * is atomic and survives the crash of any process; only a power loss or OS crash can roll back
+ * its tail. The WAL is appended in order and a later FULL commit syncs it to its end, so any
+ * content written under a fencing token makes that token's grant durable first. A grant lost
+ * with the power is one whose holder lost its process and wrote nothing durable under it, so its
+ * token can be granted again.
+ */
+export const SQLITE_RELAXED_SYNCHRONOUS = 'NORMAL'
 
 /** Kysely's `SqliteDialect` over a `bun:sqlite` database, its statements from bun's statement cache. */
 export class BunSqliteDialect extends SqliteDialect {

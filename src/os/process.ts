@@ -1,23 +1,62 @@
 import {readFileSync} from 'node:fs'
 import {hostname} from 'node:os'
-import type {SessionOwner} from '../session/types.ts'
+import type {LockHolder, SessionOwner} from '../session/types.ts'
+
+/** What the kernel says of a process: its state letter and start time. */
+export interface ProcessStat {
+  /** proc(5) field 3: `R` running, `S` sleeping, `T` stopped, `Z` zombie (exited, not yet reaped)… */
+  state: string
+  /** proc(5) field 22: start time in clock ticks since boot, as a decimal string. */
+  startTime: string
+}
 
 /**
- * Start time of process `pid`, as the kernel reports it: field 22 of `/proc/<pid>/stat`, in clock
- * ticks since boot (proc(5)). Fields are counted after the last `)`, since the command name
- * (field 2) may itself hold spaces and parentheses. `null` when unreadable (not Linux, no such pid).
+ * `/proc/<pid>/stat` of process `pid`, parsed after the last `)`: the command name (field 2) may
+ * itself hold spaces and parentheses (proc(5)). `null` when unreadable (no such pid, not Linux).
  */
-export function processStartTime(pid: number): string | null {
+export function processStat(pid: number): ProcessStat | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'latin1')
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    return fields[19] ?? null // field 22; fields[0] is field 3
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ') // fields[0] is field 3
+    const startTime = fields[19]
+    return fields[0] && startTime ? {startTime, state: fields[0]} : null
   } catch {
     return null
   }
+}
+
+/** Start time of process `pid` (see {@link processStat}), or `null` when unreadable. */
+export function processStartTime(pid: number): string | null {
+  return processStat(pid)?.startTime ?? null
+}
+
+let cachedBootId: string | null | undefined
+
+/** This boot's id (`/proc/sys/kernel/random/boot_id`, random per boot), or `null` when unreadable. */
+export function bootId(): string | null {
+  if (cachedBootId === undefined) {
+    try {
+      cachedBootId = readFileSync('/proc/sys/kernel/random/boot_id', 'latin1').trim() || null
+    } catch {
+      cachedBootId = null
+    }
+  }
+  return cachedBootId
 }
 
 /** The calling process as a session owner: host name, pid and start time. */
 export function currentOwner(): SessionOwner {
   return {host: hostname(), pid: process.pid, startTime: processStartTime(process.pid)}
 }
+
+/**
+ * Process `pid` of this host (default: the calling process) as a lock holder: host, pid, start
+ * time and boot id, which together tell a live holder from a dead one whose pid was reused.
+ */
+export function lockHolder(pid = process.pid): LockHolder {
+  if (pid !== process.pid) return {bootId: bootId(), host: hostname(), pid, startTime: processStartTime(pid)}
+  ownHolder ??= Object.freeze({bootId: bootId(), host: hostname(), pid, startTime: processStartTime(pid)})
+  return ownHolder
+}
+
+let ownHolder: LockHolder | undefined

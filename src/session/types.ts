@@ -11,6 +11,37 @@ export interface SessionOwner {
   startTime: string | null
 }
 
+/** The process holding a session's lock: an owner plus the boot it runs in. */
+export interface LockHolder extends SessionOwner {
+  /** `/proc/sys/kernel/random/boot_id` of the holder's host, if known: a different one means a reboot since. */
+  bootId: string | null
+}
+
+/**
+ * A session's lock as `sess lock status` shows it: free, or held by a lease. A lock row exists
+ * once a session was first locked; its fencing token keeps rising across grants.
+ */
+export interface LockState {
+  sessionId: string
+  /** The session's name. */
+  name: string
+  /** Fencing token of the latest grant (the current one while held). */
+  token: number
+  /** Whether a lease holds it now (an expired lease still counts until taken over, but is stale). */
+  held: boolean
+  /** The holder, or the last holder when free. */
+  holder: LockHolder
+  acquiredAt: EpochMs
+  renewedAt: EpochMs
+  /** When the lease ends unless renewed. */
+  expiresAt: EpochMs
+  /** Lease length, ms. */
+  ttl: number
+  releasedAt: EpochMs | null
+  /** Why a held lock may be taken over at once (its holder is provably dead, or its lease expired); `null` if not. */
+  stale: string | null
+}
+
 /** A session's metadata, as kept in the index. Reading it never touches content. */
 export interface Session {
   /** ULID: unique, sortable by creation time. */

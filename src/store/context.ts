@@ -4,6 +4,9 @@ import type {LifecycleBus} from '../bus/index.ts'
 import {PreparedQueries} from '../db/prepared.ts'
 import type {Database, SessionsTable} from '../db/schema.ts'
 import {ConflictError, InvalidInputError, NotFoundError, SessError, StorageError} from '../errors/index.ts'
+import {awaitUnlocked} from '../lock/contention.ts'
+import {LockBusyError} from '../lock/fence.ts'
+import type {LeaseRef} from '../lock/token.ts'
 import {isSessionId} from '../session/names.ts'
 import type {BlobStore} from './blob-store.ts'
 
@@ -24,7 +27,22 @@ export interface WrittenBlob {
 /** An index row of `sessions`. */
 export type SessionRow = Selectable<SessionsTable>
 
-/** What the store's operations share: the database, blobs, bus, clock and the write path. */
+/** What a {@link StoreContext} is built from. */
+export interface StoreContextParts {
+  db: Kysely<Database>
+  beginWrite: string
+  /** The database again, for lock rows: commits not flushed (see `MetadataDatabase.relaxedDb`). */
+  relaxedDb: Kysely<Database>
+  blobs: BlobStore
+  bus: LifecycleBus
+  now: () => number
+  /** How long a write that holds no lease waits for another holder's lock, ms. */
+  lockWait: number
+  /** Leases held by other processes that this one writes under (`SESS_LOCK_TOKEN`). */
+  adoptedLeases: readonly LeaseRef[]
+}
+
+/** What the store's operations share: the database, blobs, bus, clock, leases and the write path. */
 export class StoreContext {
   readonly db: Kysely<Database>
   readonly blobs: BlobStore
@@ -33,24 +51,44 @@ export class StoreContext {
   readonly now: () => number
   /** A new ULID for time `now` (monotonic within a millisecond). */
   readonly newId = monotonicFactory()
-  /** Hot-path queries, compiled once for this store's dialect. */
+  /** Hot-path queries, compiled once for this store's dialect (shared by {@link db} and the relaxed connection: same dialect, same SQL). */
   readonly prepared = new PreparedQueries()
+  /** The leases this store writes under, by session id: its own grants and adopted tokens (see `checkFence`). */
+  readonly leases = new Map<string, LeaseRef>()
+  /** How long a write that holds no lease waits for another holder's lock, ms. */
+  readonly lockWait: number
   readonly #beginWrite: CompiledQuery
+  readonly #relaxedDb: Kysely<Database>
+  readonly #beforeClose = new Set<() => Promise<unknown>>()
   #closed = false
 
-  constructor(parts: {db: Kysely<Database>; beginWrite: string; blobs: BlobStore; bus: LifecycleBus; now: () => number}) {
+  constructor(parts: StoreContextParts) {
     this.db = parts.db
     this.#beginWrite = CompiledQuery.raw(parts.beginWrite)
+    this.#relaxedDb = parts.relaxedDb
     this.blobs = parts.blobs
     this.bus = parts.bus
     this.now = parts.now
+    this.lockWait = parts.lockWait
+    for (const lease of parts.adoptedLeases) this.leases.set(lease.sessionId, lease)
   }
 
-  /** Closes the database. Idempotent. */
+  /** Runs what was registered with {@link beforeClose} (e.g. releasing held leases), then closes the database. Idempotent. */
   async close(): Promise<void> {
     if (this.#closed) return
+    await Promise.allSettled([...this.#beforeClose].map((run) => run()))
     this.#closed = true
-    await this.db.destroy()
+    await Promise.all([this.db.destroy(), this.#relaxedDb.destroy()])
+  }
+
+  /**
+   * Registers `run` to be awaited by {@link close} before the database closes.
+   *
+   * @returns a function that unregisters it.
+   */
+  beforeClose(run: () => Promise<unknown>): () => void {
+    this.#beforeClose.add(run)
+    return () => void this.#beforeClose.delete(run)
   }
 
   /** @throws {StorageError} once the store is closed. */
@@ -67,10 +105,16 @@ export class StoreContext {
   async row(ref: string, includeTrashed = false): Promise<SessionRow> {
     this.assertOpen()
     if (typeof ref !== 'string' || ref.length === 0) throw new InvalidInputError('A session id or name is required.')
-    const byRef = this.db.selectFrom('sessions').selectAll().where(isSessionId(ref) ? 'id' : 'name', '=', ref)
+    const column = isSessionId(ref) ? 'id' : 'name'
+    const live = await this.prepared.execute(
+      this.db,
+      `row.${column}`,
+      (param) => this.db.selectFrom('sessions').selectAll().where(column, '=', param('ref')).where('trashed_at', 'is', null),
+      {ref},
+    )
+    const byRef = this.db.selectFrom('sessions').selectAll().where(column, '=', ref)
     const row =
-      (await byRef.where('trashed_at', 'is', null).executeTakeFirst()) ??
-      (includeTrashed ? await byRef.where('trashed_at', 'is not', null).orderBy('trashed_at', 'desc').limit(1).executeTakeFirst() : undefined)
+      live.rows[0] ?? (includeTrashed ? await byRef.where('trashed_at', 'is not', null).orderBy('trashed_at', 'desc').limit(1).executeTakeFirst() : undefined)
     if (!row) throw this.notFound(ref, includeTrashed)
     return row
   }
@@ -97,9 +141,27 @@ export class StoreContext {
    * begun and committed with precompiled statements: Kysely's transaction builder costs more than
    * the rest of an append.)
    *
+   * A `work` that writes to a session calls `checkFence` first. When another process's lease holds
+   * that session's lock, the transaction is rolled back, the store waits up to {@link lockWait} ms
+   * for the lock (the implicit short lock of a writer without a lease) and runs `work` again.
+   *
    * @param claims the session name the transaction may take: a clash becomes a {@link ConflictError}.
+   * @throws {LockError} when the lock stays held past the wait, or this store's own lease was lost.
    */
   async write<T>(work: (trx: Kysely<Database>) => Promise<T>, claims?: {name: string; hint?: string}): Promise<T> {
+    let deadline: number | undefined
+    for (;;) {
+      try {
+        return await this.#writeOnce(work, claims)
+      } catch (error) {
+        if (!(error instanceof LockBusyError)) throw error
+        deadline ??= this.now() + this.lockWait
+        await awaitUnlocked(this, error.row, deadline)
+      }
+    }
+  }
+
+  async #writeOnce<T>(work: (trx: Kysely<Database>) => Promise<T>, claims?: {name: string; hint?: string}): Promise<T> {
     this.assertOpen()
     try {
       return await this.db.connection().execute(async (connection) => {
@@ -114,9 +176,21 @@ export class StoreContext {
         }
       })
     } catch (error) {
-      if (error instanceof SessError) throw error
-      if (claims && isUniqueViolation(error)) throw nameTaken(claims.name, claims.hint)
-      throw new StorageError(`The store's database failed: ${(error as Error).message}`, {cause: error, hint: 'Nothing was changed by this call; check the disk and the permissions of the store directory, then retry.'})
+      throw storageFailure(error, claims)
+    }
+  }
+
+  /**
+   * Runs `work` on the connection for lock rows, whose commits are not flushed before they return
+   * (see `SQLITE_RELAXED_SYNCHRONOUS` for why that is safe for them). `work` makes single-statement
+   * writes only: each is atomic on its own.
+   */
+  async relaxed<T>(work: (connection: Kysely<Database>) => Promise<T>): Promise<T> {
+    this.assertOpen()
+    try {
+      return await work(this.#relaxedDb)
+    } catch (error) {
+      throw storageFailure(error)
     }
   }
 
@@ -206,6 +280,16 @@ export async function insertSession(trx: Kysely<Database>, row: SessionRow, tags
 /** UTF-8 length of `text`, in bytes. */
 export function byteLength(text: string): number {
   return Buffer.byteLength(text, 'utf8')
+}
+
+/** `error` as thrown out of a database call: a {@link SessError} as is, a unique-name clash as a {@link ConflictError}, anything else a {@link StorageError}. */
+function storageFailure(error: unknown, claims?: {name: string; hint?: string}): SessError {
+  if (error instanceof SessError) return error
+  if (claims && isUniqueViolation(error)) return nameTaken(claims.name, claims.hint)
+  return new StorageError(`The store's database failed: ${(error as Error).message}`, {
+    cause: error,
+    hint: 'Nothing was changed by this call; check the disk and the permissions of the store directory, then retry.',
+  })
 }
 
 function nameTaken(name: string, hint = 'Choose another name, or `sess rm` the other session.'): ConflictError {

@@ -1,6 +1,7 @@
 import type {Kysely} from 'kysely'
 import type {Database} from '../db/schema.ts'
 import {InvalidInputError, NotASessionError} from '../errors/index.ts'
+import {checkFence} from '../lock/fence.ts'
 import type {ParsedSession} from '../session/format.ts'
 import {assertValidName, toSessionName} from '../session/names.ts'
 import type {Damage} from '../session/types.ts'
@@ -39,6 +40,7 @@ export async function saveOriginal(ctx: StoreContext, input: SaveInput): Promise
   const outcome = await ctx.writeWithBlob(
     written,
     async (trx) => {
+      if (target) await checkFence(ctx, trx, id)
       // Checked again inside the write transaction, so that two processes saving the same bytes
       // cannot both add them, nor two imports take the same generated name.
       const existing = await findSaved(trx, digest, target?.id)

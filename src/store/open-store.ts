@@ -1,13 +1,16 @@
+import {locking} from '../../plugins/locking/src/plugin.ts'
 import {persistence} from '../../plugins/persistence/src/plugin.ts'
 import {FileBlobStore} from '../../plugins/persistence/src/blobs/file-blob-store.ts'
 import {type HandlerFailure, LifecycleBus, type SessPlugin} from '../bus/index.ts'
 import {connectDatabase} from '../db/connect.ts'
+import {checkWait} from '../lock/options.ts'
+import {parseLeaseToken} from '../lock/token.ts'
 import {migrateToLatest} from '../db/migrate.ts'
 import {prepareHome, resolveHome, storeLayout} from './home.ts'
 import {Store} from './store.ts'
 
 /** The first-party plugins an application gets when it names none. */
-export const DEFAULT_PLUGINS: readonly SessPlugin[] = [persistence]
+export const DEFAULT_PLUGINS: readonly SessPlugin[] = [persistence, locking]
 
 /** Options of {@link openStore}. */
 export interface OpenStoreOptions {
@@ -24,12 +27,23 @@ export interface OpenStoreOptions {
   now?: () => number
   /** Migrate the schema on open (default `true`); `sess migrate` opens without, to report what it applies. */
   autoMigrate?: boolean
+  /** How long a write that holds no lease waits for a session locked by someone else, ms; default {@link DEFAULT_LOCK_WAIT}. */
+  lockWait?: number
+  /**
+   * Lease tokens of locks held by another process that this one may write under, as `sess lock
+   * run` hands them to its command; default: the comma-separated `SESS_LOCK_TOKEN`.
+   */
+  lockTokens?: readonly string[]
 }
+
+/** Default wait of a write for a session locked by someone else, ms. */
+export const DEFAULT_LOCK_WAIT = 10_000
 
 /**
  * Opens (creating if needed) a session store: the home directory (0700), the metadata database
  * (migrated to the latest schema on first use) and the lifecycle bus with its plugins.
  *
+ * @throws {InvalidInputError} when `SESS_LOCK_TOKEN` (or `lockTokens`) holds something other than lease tokens.
  * @throws {StorageError} when the home is a symlink or cannot be created, or the database cannot
  *   be opened or has a newer schema.
  * @example
@@ -40,17 +54,25 @@ export interface OpenStoreOptions {
  * ```
  */
 export async function openStore(options: OpenStoreOptions = {}): Promise<Store> {
+  const adoptedLeases = (options.lockTokens ?? envLockTokens()).map((token) => parseLeaseToken(token, 'SESS_LOCK_TOKEN holds'))
+  const lockWait = checkWait(options.lockWait ?? DEFAULT_LOCK_WAIT)
   const home = resolveHome(options.home)
   const warnings = prepareHome(home)
   const layout = storeLayout(home)
-  const {beginWrite, db} = connectDatabase(layout.database)
+  const {beginWrite, db, relaxedDb} = connectDatabase(layout.database)
   try {
     if (options.autoMigrate ?? true) await migrateToLatest(db, layout.migrateLock)
   } catch (error) {
-    await db.destroy()
+    await Promise.all([db.destroy(), relaxedDb.destroy()])
     throw error
   }
   const bus = new LifecycleBus(options.onPluginError)
   for (const plugin of options.plugins ?? DEFAULT_PLUGINS) await bus.use(plugin)
-  return new Store({beginWrite, blobs: new FileBlobStore(layout.blobs), bus, db, home, migrateLock: layout.migrateLock, now: options.now ?? Date.now, warnings})
+  const blobs = new FileBlobStore(layout.blobs)
+  return new Store({adoptedLeases, beginWrite, blobs, bus, db, home, lockWait, migrateLock: layout.migrateLock, now: options.now ?? Date.now, relaxedDb, warnings})
+}
+
+/** The tokens in `SESS_LOCK_TOKEN` (comma-separated; empty entries ignored). */
+function envLockTokens(): string[] {
+  return (process.env.SESS_LOCK_TOKEN ?? '').split(',').filter((token) => token.trim() !== '')
 }

@@ -1,4 +1,5 @@
 import {NotFoundError} from '../errors/index.ts'
+import {checkFence} from '../lock/fence.ts'
 import {currentOwner} from '../os/process.ts'
 import {assertValidName} from '../session/names.ts'
 import {assertTransition, type SessionStatus} from '../session/status.ts'
@@ -66,7 +67,13 @@ export async function listSessions(ctx: StoreContext, filter: ListFilter): Promi
 export async function renameSession(ctx: StoreContext, ref: string, newName: string): Promise<Session> {
   assertValidName(newName)
   const {id} = await ctx.row(ref)
-  await ctx.write((trx) => trx.updateTable('sessions').set({name: newName}).where('id', '=', id).execute(), {name: newName})
+  await ctx.write(
+    async (trx) => {
+      await checkFence(ctx, trx, id)
+      await trx.updateTable('sessions').set({name: newName}).where('id', '=', id).execute()
+    },
+    {name: newName},
+  )
   return getSession(ctx, id)
 }
 
@@ -75,6 +82,7 @@ export async function setSessionStatus(ctx: StoreContext, ref: string, status: S
   const {id} = await ctx.row(ref)
   const now = ctx.now()
   const from = await ctx.write(async (trx) => {
+    await checkFence(ctx, trx, id)
     const current = await trx.selectFrom('sessions').select('status').where('id', '=', id).executeTakeFirstOrThrow()
     const previous = current.status as SessionStatus
     if (!assertTransition(previous, status)) return undefined
@@ -90,12 +98,16 @@ export async function setSessionStatus(ctx: StoreContext, ref: string, status: S
 /** See `Store.remove`. */
 export async function removeSession(ctx: StoreContext, ref: string, purge: boolean): Promise<Session> {
   const session = await getSession(ctx, ref, purge)
-  if (purge) {
-    await ctx.write((trx) => trx.deleteFrom('sessions').where('id', '=', session.id).execute())
-    await ctx.blobs.deleteSession(session.id)
-  } else {
-    await ctx.write((trx) => trx.updateTable('sessions').set({trashed_at: ctx.now()}).where('id', '=', session.id).execute())
-  }
+  await ctx.write(async (trx) => {
+    if (session.trashedAt === null) await checkFence(ctx, trx, session.id)
+    if (purge) {
+      await trx.deleteFrom('locks').where('session_id', '=', session.id).execute()
+      await trx.deleteFrom('sessions').where('id', '=', session.id).execute()
+    } else {
+      await trx.updateTable('sessions').set({trashed_at: ctx.now()}).where('id', '=', session.id).execute()
+    }
+  })
+  if (purge) await ctx.blobs.deleteSession(session.id)
   await ctx.bus.emit('session.removed', {purged: purge, session})
   return session
 }

@@ -1,4 +1,5 @@
 import {InvalidInputError, NotFoundError} from '../errors/index.ts'
+import {checkFence} from '../lock/fence.ts'
 import type {StoreContext} from './context.ts'
 import {encodeState} from './validate.ts'
 
@@ -13,6 +14,7 @@ export async function saveSnapshot(ctx: StoreContext, ref: string, state: unknow
   const blob = await ctx.blobs.put(id, bytes)
   const now = ctx.now()
   const {pruned, seq} = await ctx.writeWithBlob({blob: blob.blob, newSession: false, sessionId: id}, async (trx) => {
+    await checkFence(ctx, trx, id)
     const last = await trx.selectFrom('snapshots').select((eb) => eb.fn.max('seq').as('seq')).where('session_id', '=', id).executeTakeFirst()
     const next = Number(last?.seq ?? 0) + 1
     await trx.insertInto('snapshots').values({...blob, created_at: now, seq: next, session_id: id}).execute()

@@ -1,6 +1,7 @@
 import type {Kysely} from 'kysely'
 import type {Database} from '../db/schema.ts'
 import type {OutputEvent, SessionRecord, StoredRecord} from '../session/types.ts'
+import {checkFence} from '../lock/fence.ts'
 import {isSessionId} from '../session/names.ts'
 import {byteLength, type StoreContext} from './context.ts'
 import {assertOutputEvent, assertRecord} from './validate.ts'
@@ -15,9 +16,9 @@ const PAGE = 256
 export const DEFAULT_OUTPUT_LIMIT = 10 * 1024 * 1024
 
 /**
- * See `Store.append`. The hot path: one write transaction of two statements — the session's
- * counters bumped (which also resolves `ref` and locks the row), then the record inserted — and
- * no lookup before it.
+ * See `Store.append`. The hot path: one write transaction of three statements — the session's
+ * counters bumped (which also resolves `ref`), the lock's fencing check, then the record
+ * inserted — and no lookup before it.
  */
 export async function appendRecord(ctx: StoreContext, ref: string, record: SessionRecord): Promise<number> {
   const body = assertRecord(record)
@@ -38,6 +39,7 @@ export async function appendRecord(ctx: StoreContext, ref: string, record: Sessi
     )
     const session = bumped.rows[0]
     if (!session) return undefined
+    await checkFence(ctx, trx, session.id)
     const seq = Number(session.record_count)
     await ctx.prepared.execute(
       trx,
@@ -69,6 +71,7 @@ export async function appendOutputEvent(ctx: StoreContext, ref: string, event: O
   const now = ctx.now()
   const size = byteLength(event.data)
   const seq = await ctx.write(async (trx) => {
+    await checkFence(ctx, trx, id)
     const last = await trx.selectFrom('output_events').select((eb) => eb.fn.max('seq').as('seq')).where('session_id', '=', id).executeTakeFirst()
     const next = Number(last?.seq ?? 0) + 1
     await trx.insertInto('output_events').values({bytes: size, code: event.code, data: event.data, seq: next, session_id: id, time: event.time}).execute()

@@ -1,5 +1,6 @@
 import type {Migration, MigrationProvider} from 'kysely/migration'
 import * as initial from './2026-11-21T00-initial.ts'
+import * as locks from './2026-11-21T01-locks.ts'
 
 /**
  * Every migration, by dated name, statically imported (no file-system scan at run time, so the
@@ -7,6 +8,7 @@ import * as initial from './2026-11-21T00-initial.ts'
  */
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '2026-11-21T00-initial': initial,
+  '2026-11-21T01-locks': locks,
 }
 
 /** A Kysely `MigrationProvider` over {@link MIGRATIONS}. */
