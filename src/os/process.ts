@@ -6,6 +6,8 @@ import type {LockHolder, SessionOwner} from '../session/types.ts'
 export interface ProcessStat {
   /** proc(5) field 3: `R` running, `S` sleeping, `T` stopped, `Z` zombie (exited, not yet reaped)… */
   state: string
+  /** proc(5) field 4: the parent's pid. */
+  ppid: number
   /** proc(5) field 22: start time in clock ticks since boot, as a decimal string. */
   startTime: string
 }
@@ -19,7 +21,7 @@ export function processStat(pid: number): ProcessStat | null {
     const stat = readFileSync(`/proc/${pid}/stat`, 'latin1')
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ') // fields[0] is field 3
     const startTime = fields[19]
-    return fields[0] && startTime ? {startTime, state: fields[0]} : null
+    return fields[0] && startTime ? {ppid: Number(fields[1]), startTime, state: fields[0]} : null
   } catch {
     return null
   }
@@ -28,6 +30,15 @@ export function processStat(pid: number): ProcessStat | null {
 /** Start time of process `pid` (see {@link processStat}), or `null` when unreadable. */
 export function processStartTime(pid: number): string | null {
   return processStat(pid)?.startTime ?? null
+}
+
+/** The command line of process `pid` (`/proc/<pid>/cmdline`), or `[]` when unreadable. */
+export function processArgv(pid: number): string[] {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter((arg, index, all) => arg !== '' || index < all.length - 1)
+  } catch {
+    return []
+  }
 }
 
 let cachedBootId: string | null | undefined

@@ -1,0 +1,77 @@
+import {Args, Flags} from '@oclif/core'
+import {constants} from 'node:os'
+import {SessCommand} from '../../../../../src/cli/base-command.ts'
+import {chalk} from '../../../../../src/cli/style.ts'
+import {parseDurationFlag} from '../../../../../src/cli/units.ts'
+import {InvalidInputError} from '../../../../../src/errors/index.ts'
+
+/** `sess lock run --json` output (after the command ends). */
+export interface RunReport {
+  sessionId: string
+  fencingToken: number
+  /** The command's exit status, as sess exits with it (128 + n when killed by signal n). */
+  exitCode: number
+}
+
+/** A finished child's exit status as a shell reports it: its exit code, or 128 + n when killed by signal n. */
+function exitStatus(child: {exitCode: number | null; signalCode: number | NodeJS.Signals | null}): number {
+  const {exitCode, signalCode} = child
+  if (signalCode === null) return exitCode ?? 1
+  return 128 + (typeof signalCode === 'number' ? signalCode : constants.signals[signalCode])
+}
+
+/** Signals passed on to the command while it runs. */
+const FORWARDED = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] as const
+
+export default class LockRun extends SessCommand<typeof LockRun> {
+  static override summary = "Run a command while holding a session's lock (like flock(1))."
+  static override description = `Takes the lock (waiting up to --wait), runs CMD with SESS_LOCK_TOKEN set so that sess commands and library calls inside it write under the lock, renews the lease while CMD runs, and releases it when CMD ends. SIGINT, SIGTERM, SIGHUP and SIGQUIT are passed on to CMD.
+
+Exit status: CMD's own (128 + n when CMD was killed by signal n); 3 when the lock was not acquired in time (the message names the holder); 4 no such session; 2 bad usage; 126/127 when CMD cannot be run or is not found.`
+
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> my-chat -- ./agent --resume my-chat',
+    '<%= config.bin %> <%= command.id %> my-chat --wait 30s --ttl 1m -- sh -c \'sess save --session my-chat out.jsonl\'',
+  ]
+
+  static override strict = false
+
+  static override args = {
+    session: Args.string({description: 'Session id or name.', required: true}),
+  }
+
+  static override flags = {
+    ttl: Flags.string({default: '30s', description: 'Lease length (renewed every third of it while CMD runs).'}),
+    wait: Flags.string({default: '0', description: 'How long to wait for a held lock (0: fail at once; 30s, 2m).'}),
+  }
+
+  async run(): Promise<RunReport> {
+    const {args, flags} = this
+    const command = this.positionals.slice(1)
+    if (command.length === 0) throw new InvalidInputError('No command to run.', {hint: 'Give it after --: sess lock run NAME -- CMD [ARGS…]'})
+    const store = await this.store()
+    await using lease = await store.lock(args.session, {ttl: parseDurationFlag('ttl', flags.ttl), wait: parseDurationFlag('wait', flags.wait)})
+    lease.signal.addEventListener('abort', () => this.logToStderr(`${chalk.yellow('Warning:')} ${(lease.signal.reason as Error).message} Writes under it are refused from now on.`), {once: true})
+    const tokens = [process.env.SESS_LOCK_TOKEN, lease.tokenString].filter((token) => token !== undefined && token !== '')
+    let child
+    try {
+      child = Bun.spawn(command, {env: {...process.env, SESS_LOCK_TOKEN: tokens.join(',')}, stdio: ['inherit', 'inherit', 'inherit']})
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code
+      this.logToStderr(`${chalk.red('Error:')} Cannot run ${command[0]}: ${code === 'ENOENT' ? 'command not found' : (error as Error).message}.`)
+      this.exit(code === 'ENOENT' ? 127 : 126)
+    }
+    const forward = (signal: NodeJS.Signals) => child.kill(signal)
+    for (const signal of FORWARDED) process.on(signal, forward)
+    try {
+      await child.exited
+    } finally {
+      for (const signal of FORWARDED) process.off(signal, forward)
+    }
+    const report = {exitCode: exitStatus(child), fencingToken: lease.token, sessionId: lease.sessionId}
+    await lease.release()
+    if (report.exitCode === 0) return report
+    if (this.jsonEnabled()) this.logJson(report)
+    return this.exit(report.exitCode)
+  }
+}
