@@ -2,18 +2,20 @@ import {Args, Flags} from '@oclif/core'
 import {SessCommand} from '../cli/base-command.ts'
 import {chalk} from '../cli/style.ts'
 import {formatBytes, formatTime} from '../cli/units.ts'
-import type {Session, SessionRecord, StoredRecord} from '../session/types.ts'
+import type {LockState, Session, SessionRecord, StoredRecord} from '../session/types.ts'
 import type {VersionInfo} from '../store/types.ts'
 
 /** `sess show --json` output. */
 export interface ShowResult {
   session: Session
+  /** The session's lock (held or not; see `sess lock status`), or `null` if it was never locked. */
+  lock: LockState | null
   versions: VersionInfo[]
   records: StoredRecord[]
 }
 
 export default class Show extends SessCommand<typeof Show> {
-  static override summary = 'Show a session: metadata, saved versions (with any damage found) and its last records.'
+  static override summary = 'Show a session: metadata, lock holder, saved versions (with any damage found) and its last records.'
 
   static override examples = ['<%= config.bin %> <%= command.id %> my-session', '<%= config.bin %> <%= command.id %> 01JD3F6Q8W0000000000000000 --records 50 --json']
 
@@ -29,17 +31,18 @@ export default class Show extends SessCommand<typeof Show> {
   async run(): Promise<ShowResult> {
     const store = await this.store()
     const session = await store.get(this.args.session, {includeTrashed: this.flags.trash})
+    const lock = session.trashedAt === null ? ((await store.locks(session.id))[0] ?? null) : null
     const versions = await store.versions(session.id, {includeTrashed: true})
     const records: StoredRecord[] = []
     if (this.flags.records > 0) {
       for await (const record of store.records(session.id, {includeTrashed: true, last: this.flags.records})) records.push(record)
     }
-    if (!this.jsonEnabled()) this.log(render(session, versions, records))
-    return {session, versions, records}
+    if (!this.jsonEnabled()) this.log(render(session, lock, versions, records))
+    return {lock, records, session, versions}
   }
 }
 
-function render(session: Session, versions: VersionInfo[], records: StoredRecord[]): string {
+function render(session: Session, lock: LockState | null, versions: VersionInfo[], records: StoredRecord[]): string {
   const field = (label: string, value: string | number | null | undefined) =>
     value === null || value === undefined || value === '' ? [] : [`${chalk.dim(label.padEnd(14))}${value}`]
   const lines = [
@@ -54,6 +57,7 @@ function render(session: Session, versions: VersionInfo[], records: StoredRecord
     ...field('tags', session.tags.join(', ')),
     ...field('parent', session.parentId),
     ...field('owner', session.owner && `${session.owner.host} pid ${session.owner.pid}`),
+    ...field('lock', lock?.held ? `held by pid ${lock.holder.pid} on ${lock.holder.host} (fencing token ${lock.token})${lock.stale === null ? '' : chalk.yellow(`, stale: ${lock.stale}`)}` : null),
     ...field('created', formatTime(session.createdAt)),
     ...field('last activity', formatTime(session.lastActivityAt)),
     ...field('closed', session.closedAt === null ? null : formatTime(session.closedAt)),

@@ -32,7 +32,7 @@ async function count(home: string, session: string, rounds: number): Promise<voi
   for (let round = 0; round < rounds; round++) {
     await using lease = await store.lock(session, {wait: 300_000})
     let n = 0
-    for await (const {record} of store.records(session, {last: 1})) n = Number((record as {state: {n: number}}).state.n)
+    for await (const {record} of store.records(session, {last: 1})) if (record.type === 'state') n = Number(record.state.n)
     await store.append(session, counterRecord(n + 1, lease.token))
   }
   say('done')
