@@ -127,6 +127,24 @@ describe('a holder that dies or stops', () => {
   }, 60_000)
 })
 
+describe('a holder interrupted by a signal it does not handle', () => {
+  const dir = useTempDir()
+  for (const [signal, status] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+    it(`${signal}: releases the lock, then dies of the signal (exit ${status})`, async () => {
+      const home = join(dir.path, signal)
+      await newSession(home, 's')
+      const holder = contender(['hold', home, 's', '600000'])
+      expect(await holder.line()).toBe('held 1')
+      holder.child.kill(signal)
+      expect(await holder.child.exited).toBe(status)
+      await using store = await openStore({home})
+      const [lock] = await store.locks('s')
+      expect(lock).toMatchObject({held: false, holder: {pid: holder.child.pid}, token: 1})
+      expect(lock?.releasedAt).toEqual(expect.any(Number))
+    }, 30_000)
+  }
+})
+
 describe('two reclaimers racing for one stale lock', () => {
   const dir = useTempDir()
   it('exactly one wins, even with a pause between proving the holder dead and taking over', async () => {
