@@ -43,9 +43,11 @@ export class Lease implements AsyncDisposable, LeaseRef {
   readonly #ctx: StoreContext
   readonly #lost = new AbortController()
   readonly #cleanups: (() => void)[] = []
+  readonly #owned: boolean
   #ttl: number
   #expiresAt: number
   #done = false
+  #renewal: ReturnType<typeof setTimeout> | undefined
 
   /**
    * @param owned whether this process holds it (renewed automatically, released on close and
@@ -59,15 +61,15 @@ export class Lease implements AsyncDisposable, LeaseRef {
     this.holder = grant.holder
     this.#ttl = grant.ttl
     this.#expiresAt = grant.expiresAt
+    this.#owned = owned
     ctx.leases.set(this.sessionId, this)
     this.#cleanups.push(() => {
       if (ctx.leases.get(this.sessionId) === this) ctx.leases.delete(this.sessionId)
     })
     if (owned) {
       const release = () => this.release()
-      const timer = setInterval(() => void this.renew().catch(() => undefined), Math.max(1, Math.floor(this.#ttl / 3)))
-      timer.unref()
-      this.#cleanups.push(() => clearInterval(timer), ctx.beforeClose(release), releaseOnSignal(release))
+      this.#cleanups.push(() => clearTimeout(this.#renewal), ctx.beforeClose(release), releaseOnSignal(release))
+      this.#scheduleRenewal()
     }
   }
 
@@ -113,6 +115,7 @@ export class Lease implements AsyncDisposable, LeaseRef {
     }
     this.#ttl = ttl
     this.#expiresAt = now + ttl
+    this.#scheduleRenewal()
   }
 
   /**
@@ -140,6 +143,14 @@ export class Lease implements AsyncDisposable, LeaseRef {
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.release()
+  }
+
+  /** Renews an owned lease a third of its TTL from now (retrying after a failure that did not lose it). */
+  #scheduleRenewal(): void {
+    if (!this.#owned || !this.held) return
+    clearTimeout(this.#renewal)
+    this.#renewal = setTimeout(() => void this.renew().catch(() => this.#scheduleRenewal()), Math.max(1, Math.floor(this.#ttl / 3)))
+    this.#renewal.unref()
   }
 
   #finish(): void {
