@@ -6,10 +6,16 @@
  *   (b) one more message at 10,000 messages: sess against rewriting the whole JSON transcript file
  *       with fsync (what naive agent CLIs do on every message);
  *   (c) `sess list --limit 50` over a store of 100,000 sessions against `sess --help`, both as real
- *       CLI processes (median wall time).
+ *       CLI processes (median wall time);
+ *   (d) an uncontended session lock acquire + release in-library (`store.lock` + `lease.release()`)
+ *       against proper-lockfile (a dev dependency for this benchmark only), with flock(2) and raw
+ *       SQLite as floors;
+ *   (e) the same through the CLI: `sess lock run NAME -- true` against `flock FILE true`;
+ *   (f) lock throughput under contention, 2, 8 and 32 processes incrementing one counter, with sess,
+ *       proper-lockfile and flock(1), and whether any update was lost.
  *
- *   bun run bench            the full run (~1 min)
- *   bun run bench --quick    a smoke run: 2,000 sessions, 1,000 records
+ *   bun run bench            the full run (a few minutes)
+ *   bun run bench --quick    a smoke run: 2,000 sessions, 1,000 records, contention with 2 and 8 processes
  *
  * Prints a table with a target and PASS/MISS per figure (progress goes to stderr). Figures, not a
  * test: it exits 0 whatever they are (1 only if the benchmark itself fails).
@@ -20,14 +26,15 @@ import {join} from 'node:path'
 import {openStore} from '../src/index.ts'
 import {benchAppend, medianRatio} from './bench/append.ts'
 import {benchCli, cliRatio, generateStore} from './bench/list.ts'
-import {atLeast, atMost, formatMs, percentile, renderReport, type Section} from './bench/stats.ts'
+import {benchContention, benchLockCli, benchUncontended, type CliFigure, opsPerSecond} from './bench/lock.ts'
+import {atLeast, atMost, formatMs, formatRatio, percentile, renderReport, type Section} from './bench/stats.ts'
 
 const REPO = join(import.meta.dir, '..')
 const quick = process.argv.includes('--quick')
 
 const config = quick
-  ? {cliRuns: 5, createBudgetSeconds: 60, earlySessions: 10, late: 1_000, lateSamples: 200, rewriteRounds: 10, sessions: 2_000}
-  : {cliRuns: 7, createBudgetSeconds: 60, earlySessions: 40, late: 10_000, lateSamples: 500, rewriteRounds: 15, sessions: 100_000}
+  ? {cliRuns: 5, createBudgetSeconds: 60, earlySessions: 10, late: 1_000, lateSamples: 200, lockOps: 400, lockProcs: [2, 8], lockSamples: 500, rewriteRounds: 10, sessions: 2_000}
+  : {cliRuns: 7, createBudgetSeconds: 60, earlySessions: 40, late: 10_000, lateSamples: 500, lockOps: 3_200, lockProcs: [2, 8, 32], lockSamples: 3_000, rewriteRounds: 15, sessions: 100_000}
 
 function progress(message: string): void {
   process.stderr.write(`bench: ${message}…\n`)
@@ -117,6 +124,79 @@ async function main(): Promise<void> {
         {figure: `list at ${generated.sessions.toLocaleString('en')} / list on an empty store`, value: `${(p(cli.list, 50) / p(cli.listEmpty, 50)).toFixed(2)}×`},
       ],
       title: `(c) sess list over ${generated.sessions.toLocaleString('en')} sessions vs sess --help (real processes)`,
+    })
+
+    // (d)
+    const lock = await benchUncontended(scratch.path, {progress, samples: config.lockSamples})
+    const both = (samples: number[]) => `${formatMs(p(samples, 50))} / ${formatMs(p(samples, 99))}`
+    sections.push({
+      notes: [
+        `${lock.sess.length.toLocaleString('en')} cycles of each after 200 of warm-up, in blocks of 100 back-to-back cycles, the four methods in turn (rotating order); one session / one file, never contended`,
+        'sess = the fast path: one upsert that grants the free lock and one update that releases it, on the store\'s lock connection (WAL, synchronous=NORMAL), plus the lease\'s renewal timer and the lock.acquired / lock.released events; its p99 includes WAL checkpoints',
+        'proper-lockfile = lock(file) + release() with default options (realpath, mkdir of file.lock, stat, an update timer, rmdir), on a file in the scratch dir',
+        'floors: flock(2) = open + flock(LOCK_EX) + close of a lock file (src/os/flock.ts); SQLite = a two-statement lock row (upsert, update) through raw bun:sqlite, prepared once, on a scratch database',
+        `after a 1 ms idle: ${lock.idle.sess.length.toLocaleString('en')} cycles of each, sess and proper-lockfile alternating, each right after a 1 ms sleep (a lock taken now and then, not in a loop)`,
+      ],
+      rows: [
+        {figure: 'sess store.lock + lease.release p50 / p99', value: both(lock.sess)},
+        {figure: 'proper-lockfile lock + release p50 / p99', value: both(lock.properLockfile)},
+        atLeast('proper-lockfile / sess, p50', p(lock.properLockfile, 50) / p(lock.sess, 50), 10),
+        {figure: 'proper-lockfile / sess, p99', value: formatRatio(p(lock.properLockfile, 99) / p(lock.sess, 99))},
+        {figure: 'floor: flock(2) open + lock + close p50 / p99', value: both(lock.flock)},
+        {figure: 'floor: raw SQLite grant + release p50 / p99', value: both(lock.sqlite)},
+        {figure: 'sess / raw SQLite floor, p50', value: formatRatio(p(lock.sess, 50) / p(lock.sqlite, 50))},
+        {figure: 'after a 1 ms idle: sess p50 / p99', value: both(lock.idle.sess)},
+        {figure: 'after a 1 ms idle: proper-lockfile p50 / p99', value: both(lock.idle.properLockfile)},
+        {figure: 'after a 1 ms idle: proper-lockfile / sess, p50', value: formatRatio(p(lock.idle.properLockfile, 50) / p(lock.idle.sess, 50))},
+      ],
+      title: '(d) uncontended lock acquire + release in-library: sess vs proper-lockfile',
+    })
+
+    // (e)
+    progress(`(e) timing the lock commands of the CLI (${config.cliRuns} runs each after a warm-up)`)
+    const cliLock = await benchLockCli(REPO, scratch.path, config.cliRuns)
+    const cliMedian = (figure: CliFigure) => (figure.error === undefined ? p(figure.samples, 50) : Number.NaN)
+    const cliValue = (figure: CliFigure) => (figure.error === undefined ? formatMs(cliMedian(figure)) : 'n/a (failed)')
+    sections.push({
+      notes: [
+        `wall time, median of ${config.cliRuns} runs each after a warm-up, in turn; sess = bun bin/run.ts … against a store holding one session`,
+        'acquire + release = `sess lock acquire bench --pid <bench pid>` then `sess lock release TOKEN`: two CLI processes',
+        'informational: starting bun and oclif (sess --help) dominates every sess command',
+        ...Object.entries(cliLock).flatMap(([name, figure]) => (figure.error === undefined ? [] : [`${name} failed: ${figure.error}`])),
+      ],
+      rows: [
+        {figure: 'sess lock run bench -- true', value: cliValue(cliLock.lockRun)},
+        {figure: 'flock FILE true (flock(1))', value: cliValue(cliLock.flock)},
+        {figure: 'sess lock run / flock(1)', value: formatRatio(cliMedian(cliLock.lockRun) / cliMedian(cliLock.flock))},
+        {figure: 'sess lock acquire + sess lock release', value: cliValue(cliLock.acquireRelease)},
+        {figure: 'sess --help (CLI start)', value: cliValue(cliLock.help)},
+        {figure: 'sess lock run − sess --help', value: formatMs(cliMedian(cliLock.lockRun) - cliMedian(cliLock.help))},
+      ],
+      title: '(e) uncontended lock via the CLI: sess lock run vs flock(1) (real processes)',
+    })
+
+    // (f)
+    const levels = await benchContention(REPO, scratch.path, {opsPerLevel: config.lockOps, procs: config.lockProcs, progress})
+    const rate = (ops: number) => Math.round(ops).toLocaleString('en')
+    const verdict = (problems: string[]) => (problems.length === 0 ? 'correct' : (problems[0] ?? '').startsWith('LOST UPDATES') ? 'LOST UPDATES' : 'WRONG')
+    sections.push({
+      notes: [
+        'a cycle: lock → read the counter → write counter + 1 → unlock; every process starts at one signal, timed until the last has exited',
+        'sess: store.lock (wait 600 s), read the session\'s last record, append a state record {n, token} (a durable commit: synchronous=FULL), release; waiters poll every 1–8 ms ±50%',
+        'sess is correct when the session holds N × K records whose counters run 1, 2, … and whose fencing tokens strictly rise in record order',
+        'proper-lockfile: lock(file) retrying forever every 1–10 ms (randomised), counter in a plain file (writeFileSync, not fsynced)',
+        'flock(1): a shell loop of `flock LOCK sh -c \'n=$(cat COUNTER); echo $((n+1)) > COUNTER\'` (two forks per cycle; waiters block in the kernel; not fsynced)',
+        ...levels.flatMap((level) => level.runs.filter((run) => run.problems.length > 0).map((run) => `${level.procs} processes, ${run.tool}: ${run.problems.join('; ')}`)),
+      ],
+      rows: levels.flatMap((level) => {
+        const [sess, plf, flock] = level.runs
+        return [
+          {figure: `${level.procs} processes × ${level.cycles.toLocaleString('en')} cycles: ops/s sess / proper-lockfile / flock(1)`, value: level.runs.map((run) => rate(opsPerSecond(run))).join(' / ')},
+          {figure: `${level.procs} processes: sess counter = ${(level.procs * level.cycles).toLocaleString('en')}, tokens rising`, pass: sess!.problems.length === 0, target: 'correct', value: verdict(sess!.problems)},
+          {figure: `${level.procs} processes: proper-lockfile / flock(1) counters`, value: `${verdict(plf!.problems)} / ${verdict(flock!.problems)}`},
+        ]
+      }),
+      title: `(f) lock throughput under contention: ${config.lockProcs.join(', ')} processes on one counter`,
     })
   } finally {
     rmSync(scratch.path, {force: true, recursive: true})
