@@ -53,11 +53,11 @@ async function leaseLost(trx: Kysely<Database>, own: LeaseRef, row: LockRow | un
       ? 'the lease is unknown to this store'
       : token > own.token
         ? `the lock was taken over since (now fencing token ${token}${row.lease_id === null ? ', free' : `, held by ${describeHolder(row)}`})`
-        : row.lease_id !== own.leaseId
-          ? 'the lease is unknown to this store'
-          : Number(row.expires_at) <= now
-            ? `the lease expired ${ms(Math.max(0, now - Number(row.expires_at)))} ago without renewal`
-            : 'the lease was released'
+        : row.lease_id === null
+          ? 'the lease was released'
+          : row.lease_id !== own.leaseId
+            ? 'the lease is unknown to this store'
+            : `the lease expired ${ms(Math.max(0, now - Number(row.expires_at)))} ago without renewal`
   return new LockError(`Refused to write to session ${name}: this process's lease (fencing token ${own.token}) no longer holds its lock: ${why}. Nothing was written.`, {
     hint: 'Take the lock again and redo the work from the session as it is now; it may have changed meanwhile.',
   })

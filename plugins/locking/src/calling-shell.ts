@@ -24,11 +24,20 @@ export function callingProcess(): number {
 }
 
 function isLauncher(pid: number): boolean {
-  const [program = '', first = '', second = ''] = processArgv(pid)
+  const [program = '', first = '', second = ''] = words(processArgv(pid))
   const name = basename(program)
   if (LAUNCHERS.has(name)) return true
   if (!RUNTIMES.has(name)) return false
   return /(^|\/)(npm|npx|pnpm|yarn)(-cli)?(\.c?js)?$/.test(first) || (name === 'bun' && (first === 'x' || first === 'run' || first === 'exec')) || /(^|\/)npm-cli\.js$/.test(second)
+}
+
+/**
+ * A command line as words. Node.js programs that set `process.title` (npm and npx do: `npm exec
+ * sess …`) rewrite `/proc/<pid>/cmdline` as one string followed by NULs: split that one on spaces.
+ */
+function words(argv: string[]): string[] {
+  const [first = '', ...rest] = argv
+  return first.includes(' ') && rest.every((arg) => arg === '') ? first.split(' ') : argv
 }
 
 function isShellCommand(pid: number): boolean {
