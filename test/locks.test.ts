@@ -197,25 +197,20 @@ describe('a recorded holder that is not the process it names', () => {
     sleeper.kill()
   })
 
-  it('PID reuse: a live pid with another start time is taken over at once', async () => {
-    const {home, sleeper} = await heldBySleeper('reused', `update locks set holder_start_time = '1'`)
-    await using store = await openStore({home})
-    const broken: string[] = []
-    store.bus.plugin('test').on('lock.broken', ({reason}) => void broken.push(reason))
-    await using lease = await store.lock('s', {wait: 0})
-    expect(lease.token).toBe(2)
-    expect(broken).toEqual([`its holder (pid ${sleeper.pid}) is gone; that pid now belongs to a process started later`])
-    sleeper.kill()
-  })
-
-  it('a lock taken in another boot is taken over at once', async () => {
-    const {home, sleeper} = await heldBySleeper('rebooted', `update locks set holder_boot_id = '00000000-0000-4000-8000-000000000000'`)
-    await using store = await openStore({home})
-    const broken: string[] = []
-    store.bus.plugin('test').on('lock.broken', ({reason}) => void broken.push(reason))
-    await using lease = await store.lock('s', {wait: 0})
-    expect(lease.token).toBe(2)
-    expect(broken).toEqual([`its holder (pid ${sleeper.pid}) ran before this host rebooted`])
-    sleeper.kill()
-  })
+  const impostors = [
+    ['PID reuse: a live pid with another start time', 'reused', `update locks set holder_start_time = '1'`, 'is gone; that pid now belongs to a process started later'],
+    ['a lock taken in another boot', 'rebooted', `update locks set holder_boot_id = '00000000-0000-4000-8000-000000000000'`, 'ran before this host rebooted'],
+  ] as const
+  for (const [title, name, tamper, reason] of impostors) {
+    it(`${title} is taken over at once`, async () => {
+      const {home, sleeper} = await heldBySleeper(name, tamper)
+      await using store = await openStore({home})
+      const broken: string[] = []
+      store.bus.plugin('test').on('lock.broken', ({reason}) => void broken.push(reason))
+      await using lease = await store.lock('s', {wait: 0})
+      expect(lease.token).toBe(2)
+      expect(broken).toEqual([`its holder (pid ${sleeper.pid}) ${reason}`])
+      sleeper.kill()
+    })
+  }
 })
