@@ -66,7 +66,7 @@ function status(name: string): LockState {
 }
 
 beforeAll(async () => {
-  await seed(home, 'doc', 'fresh', 'runs', 'shared', 'killed', 'scripted', 'npm-run')
+  await seed(home, 'doc', 'fresh', 'runs', 'shared', 'killed', 'interrupted', 'scripted', 'npm-run')
   await seed(otherHome, 'doc')
 })
 
@@ -238,6 +238,25 @@ describe('sess lock run', () => {
     while (alive(child) && Date.now() < deadline) await sleep(20)
     expect(alive(child)).toBe(false)
     expect(status('killed')).toMatchObject({held: false, token: 1})
+  })
+})
+
+describe('sess lock run and ^C', () => {
+  test('^C at the terminal reaches the command once; sess outlives it, exits with its status and releases the lock', async () => {
+    const mark = join(dir.path, 'interrupted-mark')
+    // Counts the ^Cs it gets for half a second after the first, then exits 5.
+    const script = 'n=0; trap \'n=$((n+1)); echo interrupted\' INT; echo ready > "$MARK.tmp" && mv "$MARK.tmp" "$MARK"; while [ $n -eq 0 ]; do sleep 0.05; done; sleep 0.5; exit 5'
+    // A process group of its own, as a terminal's foreground job has; ^C goes to the whole group.
+    const runner = Bun.spawn([process.execPath, RUN, 'lock', 'run', 'interrupted', '--', 'sh', '-c', script], {cwd: REPO, detached: true, env: cliEnv(home, {MARK: mark}), stdio: ['ignore', 'pipe', 'pipe']})
+    try {
+      await waitForFile(mark)
+      process.kill(-runner.pid, 'SIGINT')
+      expect(await runner.exited).toBe(5)
+      expect((await new Response(runner.stdout).text()).trim()).toBe('interrupted')
+    } finally {
+      runner.kill('SIGKILL')
+    }
+    expect(status('interrupted')).toMatchObject({held: false, token: 1})
   })
 })
 

@@ -21,11 +21,18 @@ function exitStatus(child: {exitCode: number | null; signalCode: number | NodeJS
 }
 
 /** Signals passed on to the command while it runs. */
-const FORWARDED = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] as const
+const FORWARDED = ['SIGTERM', 'SIGHUP'] as const
+
+/**
+ * Signals sess outlives while the command runs, so that it can release the lock after it: ^C and
+ * ^\ reach the command from the terminal itself (it shares sess's process group), and passing them
+ * on as well would deliver them twice.
+ */
+const FROM_TERMINAL = ['SIGINT', 'SIGQUIT'] as const
 
 export default class LockRun extends SessCommand<typeof LockRun> {
   static override summary = "Run a command while holding a session's lock (like flock(1))."
-  static override description = `Takes the lock (waiting up to --wait), runs CMD with SESS_LOCK_TOKEN set so that sess commands and library calls inside it write under the lock, renews the lease while CMD runs, and releases it when CMD ends. SIGINT, SIGTERM, SIGHUP and SIGQUIT are passed on to CMD.
+  static override description = `Takes the lock (waiting up to --wait), runs CMD with SESS_LOCK_TOKEN set so that sess commands and library calls inside it write under the lock, renews the lease while CMD runs, and releases it when CMD ends. SIGTERM and SIGHUP are passed on to CMD; ^C and ^\\ reach CMD from the terminal, and sess waits for CMD to end.
 
 Exit status: CMD's own (128 + n when CMD was killed by signal n); 3 when the lock was not acquired in time (the message names the holder); 4 no such session; 2 bad usage; 126/127 when CMD cannot be run or is not found.`
 
@@ -62,11 +69,14 @@ Exit status: CMD's own (128 + n when CMD was killed by signal n); 3 when the loc
       this.exit(code === 'ENOENT' ? 127 : 126)
     }
     const forward = (signal: NodeJS.Signals) => child.kill(signal)
+    const outlive = () => undefined
     for (const signal of FORWARDED) process.on(signal, forward)
+    for (const signal of FROM_TERMINAL) process.on(signal, outlive)
     try {
       await child.exited
     } finally {
       for (const signal of FORWARDED) process.off(signal, forward)
+      for (const signal of FROM_TERMINAL) process.off(signal, outlive)
     }
     const report = {exitCode: exitStatus(child), fencingToken: lease.token, sessionId: lease.sessionId}
     await lease.release()
