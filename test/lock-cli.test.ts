@@ -169,7 +169,7 @@ describe('sess lock run', () => {
     expect(none.stderr).toMatch(/^Error: No command to run\./m)
     const missing = sess(home, ['lock', 'run', 'runs', '--', '/nonexistent/cmd'])
     expect(missing.code).toBe(127)
-    expect(missing.stderr).toMatch(/Cannot run \/nonexistent\/cmd: command not found/)
+    expect(missing.stderr).toMatch(/Command not found: \/nonexistent\/cmd\./)
     const ok = sess(home, ['lock', 'run', 'runs', '--', 'sh', '-c', 'echo "token=$SESS_LOCK_TOKEN"'])
     expect(ok.code, ok.stderr).toBe(0)
     expect(ok.stdout.trim()).toMatch(/^token=[0-9A-Z]{26}.4\.[0-9a-f]{32}$/)

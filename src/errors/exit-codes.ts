@@ -8,6 +8,10 @@
  * | 2 | bad usage or bad input (nothing was written) |
  * | 3 | a lock was not acquired, or timed out |
  * | 4 | not found (session, version, file) |
+ * | 126 | the command to run (`sess lock run`, `sess record`) cannot be executed |
+ * | 127 | the command to run was not found (as shells report both) |
+ *
+ * A command that sess runs passes its own exit status through (128 + n when signal n killed it).
  */
 export const ExitCode = {
   ok: 0,
@@ -15,6 +19,8 @@ export const ExitCode = {
   usage: 2,
   lock: 3,
   notFound: 4,
+  cannotExecute: 126,
+  commandNotFound: 127,
 } as const
 
 /** One of the documented exit codes. */

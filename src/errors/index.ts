@@ -1,5 +1,6 @@
 export {ExitCode} from './exit-codes.ts'
 export {
+  CommandError,
   ConflictError,
   InvalidInputError,
   InvalidTransitionError,

@@ -84,6 +84,21 @@ export class LockError extends SessError {
   }
 }
 
+/**
+ * The command sess was asked to run (`sess lock run`, `sess record`) could not be started: not
+ * found on the PATH (exit 127) or not executable (exit 126), the codes shells and flock(1) use.
+ */
+export class CommandError extends SessError {
+  constructor(command: string, notFound: boolean, options: SessErrorOptions = {}) {
+    super(
+      notFound ? `Command not found: ${command}.` : `Cannot run ${command}: ${options.cause instanceof Error ? options.cause.message : 'not executable'}.`,
+      notFound ? 'E_COMMAND_NOT_FOUND' : 'E_CANNOT_EXECUTE',
+      notFound ? ExitCode.commandNotFound : ExitCode.cannotExecute,
+      {hint: notFound ? 'Check the spelling and your PATH.' : 'Check that it is an executable file you may run.', ...options},
+    )
+  }
+}
+
 /** A status change the session state machine does not allow. Exit 2. */
 export class InvalidTransitionError extends SessError {
   constructor(message: string, options: SessErrorOptions = {}) {

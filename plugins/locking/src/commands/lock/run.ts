@@ -3,7 +3,7 @@ import {constants} from 'node:os'
 import {SessCommand} from '../../../../../src/cli/base-command.ts'
 import {chalk} from '../../../../../src/cli/style.ts'
 import {parseDurationFlag} from '../../../../../src/cli/units.ts'
-import {InvalidInputError} from '../../../../../src/errors/index.ts'
+import {CommandError, InvalidInputError} from '../../../../../src/errors/index.ts'
 
 /** `sess lock run --json` output (after the command ends). */
 export interface RunReport {
@@ -64,9 +64,7 @@ Exit status: CMD's own (128 + n when CMD was killed by signal n); 3 when the loc
     try {
       child = Bun.spawn(command, {env: {...process.env, SESS_LOCK_TOKEN: tokens.join(',')}, stdio: ['inherit', 'inherit', 'inherit']})
     } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code
-      this.logToStderr(`${chalk.red('Error:')} Cannot run ${command[0]}: ${code === 'ENOENT' ? 'command not found' : (error as Error).message}.`)
-      this.exit(code === 'ENOENT' ? 127 : 126)
+      throw new CommandError(command[0]!, (error as NodeJS.ErrnoException).code === 'ENOENT', {cause: error})
     }
     const forward = (signal: NodeJS.Signals) => child.kill(signal)
     const outlive = () => undefined
