@@ -1,3 +1,5 @@
+import type {Generated} from 'kysely'
+
 /**
  * Tables of the metadata database, as Kysely sees them. Times are ms since the epoch; sizes are
  * bytes. The schema itself is made only by the migrations in `./migrations/`.
@@ -8,6 +10,7 @@ export interface Database {
   versions: VersionsTable
   records: RecordsTable
   output_events: OutputEventsTable
+  output_buffers: OutputBuffersTable
   snapshots: SnapshotsTable
   locks: LocksTable
 }
@@ -80,6 +83,18 @@ export interface OutputEventsTable {
   data: string
   /** UTF-8 bytes of `data`, for the buffer bound. */
   bytes: number
+}
+
+/** Per-session state of the output buffer (one row once a session has had output). */
+export interface OutputBuffersTable {
+  session_id: string
+  /** The session's own bound in bytes; `null`: the store's default. */
+  limit_bytes: number | null
+  /** The highest `seq` handed out, evicted or not. */
+  last_seq: Generated<number>
+  /** Events and UTF-8 bytes of `data` evicted so far. */
+  evicted_events: Generated<number>
+  evicted_bytes: Generated<number>
 }
 
 /** Versioned application-state snapshots; the bytes in a blob file. */

@@ -9,6 +9,7 @@ import {LockBusyError} from '../lock/fence.ts'
 import type {LeaseRef} from '../lock/token.ts'
 import {isSessionId} from '../session/names.ts'
 import type {BlobStore} from './blob-store.ts'
+import {DEFAULT_OUTPUT_LIMIT} from './output-limit.ts'
 
 const COMMIT = CompiledQuery.raw('commit')
 const ROLLBACK = CompiledQuery.raw('rollback')
@@ -40,6 +41,8 @@ export interface StoreContextParts {
   lockWait: number
   /** Leases held by other processes that this one writes under (`SESS_LOCK_TOKEN`). */
   adoptedLeases: readonly LeaseRef[]
+  /** Bound of an output buffer without its own, in bytes; default {@link DEFAULT_OUTPUT_LIMIT}. */
+  outputLimit?: number
 }
 
 /** What the store's operations share: the database, blobs, bus, clock, leases and the write path. */
@@ -51,6 +54,8 @@ export class StoreContext {
   readonly now: () => number
   /** A new ULID for time `now` (monotonic within a millisecond). */
   readonly newId = monotonicFactory()
+  /** Bound of an output buffer without its own, in bytes. */
+  readonly outputLimit: number
   /** Hot-path queries, compiled once for this store's dialect (shared by {@link db} and the relaxed connection: same dialect, same SQL). */
   readonly prepared = new PreparedQueries()
   /** The leases this store writes under, by session id: its own grants and adopted tokens (see `checkFence`). */
@@ -64,6 +69,7 @@ export class StoreContext {
 
   constructor(parts: StoreContextParts) {
     this.db = parts.db
+    this.outputLimit = parts.outputLimit ?? DEFAULT_OUTPUT_LIMIT
     this.#beginWrite = CompiledQuery.raw(parts.beginWrite)
     this.#relaxedDb = parts.relaxedDb
     this.blobs = parts.blobs

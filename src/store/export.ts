@@ -72,6 +72,8 @@ export async function forkSession(ctx: StoreContext, ref: string, name: string):
       if (latest && blob) await trx.insertInto('versions').values({...latest, ...blob, created_at: now, session_id: id, version: 1}).execute()
       await copyRows(trx, 'records', source.id, id)
       await copyRows(trx, 'output_events', source.id, id)
+      const buffer = await trx.selectFrom('output_buffers').selectAll().where('session_id', '=', source.id).executeTakeFirst()
+      if (buffer) await trx.insertInto('output_buffers').values({...buffer, session_id: id}).execute()
     },
     {name},
   )

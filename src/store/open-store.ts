@@ -7,6 +7,7 @@ import {checkWait} from '../lock/options.ts'
 import {parseLeaseToken} from '../lock/token.ts'
 import {migrateToLatest} from '../db/migrate.ts'
 import {prepareHome, resolveHome, storeLayout} from './home.ts'
+import {assertOutputLimit, OUTPUT_LIMIT_ENV, parseByteSize} from './output-limit.ts'
 import {Store} from './store.ts'
 
 /** The first-party plugins an application gets when it names none. */
@@ -25,6 +26,11 @@ export interface OpenStoreOptions {
   onPluginError?: (failure: HandlerFailure) => void
   /** Clock in ms since the epoch; default `Date.now`. */
   now?: () => number
+  /**
+   * Bound of each output buffer that has none of its own, in bytes; default `$SESS_OUTPUT_LIMIT`
+   * (a size such as `1MiB`), else 10 MiB.
+   */
+  outputLimit?: number
   /** Migrate the schema on open (default `true`); `sess migrate` opens without, to report what it applies. */
   autoMigrate?: boolean
   /** How long a write that holds no lease waits for a session locked by someone else, ms; default {@link DEFAULT_LOCK_WAIT}. */
@@ -44,6 +50,7 @@ export const DEFAULT_LOCK_WAIT = 10_000
  * (migrated to the latest schema on first use) and the lifecycle bus with its plugins.
  *
  * @throws {InvalidInputError} when `SESS_LOCK_TOKEN` (or `lockTokens`) holds something other than lease tokens.
+ * @throws {InvalidInputError} for an invalid `outputLimit` or `$SESS_OUTPUT_LIMIT`.
  * @throws {StorageError} when the home is a symlink or cannot be created, or the database cannot
  *   be opened or has a newer schema.
  * @example
@@ -54,6 +61,8 @@ export const DEFAULT_LOCK_WAIT = 10_000
  * ```
  */
 export async function openStore(options: OpenStoreOptions = {}): Promise<Store> {
+  const env = process.env[OUTPUT_LIMIT_ENV]
+  const outputLimit = options.outputLimit === undefined ? (env ? parseByteSize(OUTPUT_LIMIT_ENV, env) : undefined) : assertOutputLimit(options.outputLimit)
   const adoptedLeases = (options.lockTokens ?? envLockTokens()).map((token) => parseLeaseToken(token, 'SESS_LOCK_TOKEN holds'))
   const lockWait = checkWait(options.lockWait ?? DEFAULT_LOCK_WAIT)
   const home = resolveHome(options.home)
@@ -69,7 +78,7 @@ export async function openStore(options: OpenStoreOptions = {}): Promise<Store> 
   const bus = new LifecycleBus(options.onPluginError)
   for (const plugin of options.plugins ?? DEFAULT_PLUGINS) await bus.use(plugin)
   const blobs = new FileBlobStore(layout.blobs)
-  return new Store({adoptedLeases, beginWrite, blobs, bus, db, home, lockWait, migrateLock: layout.migrateLock, now: options.now ?? Date.now, relaxedDb, warnings})
+  return new Store({adoptedLeases, beginWrite, blobs, bus, db, home, lockWait, migrateLock: layout.migrateLock, now: options.now ?? Date.now, outputLimit, relaxedDb, warnings})
 }
 
 /** The tokens in `SESS_LOCK_TOKEN` (comma-separated; empty entries ignored). */

@@ -11,11 +11,12 @@ import {listVersions, saveOriginal} from './import.ts'
 import type {ListFilter} from './list-filter.ts'
 import {createSession, getSession, listSessions, removeSession, renameSession, setSessionStatus, untrashSession} from './sessions.ts'
 import {readSnapshot, saveSnapshot} from './snapshots.ts'
-import {appendOutputEvent, appendRecord, readOutput, readRecords} from './transcript.ts'
+import {appendOutputEvents, followOutput, type OutputStats, outputStats, type ReplayOptions, type ReplayResult, type ReplaySink, replayOutput, setOutputLimit, type StoredOutputEvent} from './output.ts'
+import {appendRecord, readOutput, readRecords} from './transcript.ts'
 import type {CreateSessionInput, RestoreOptions, RestoreResult, SaveInput, SaveResult, VersionInfo} from './types.ts'
 
 export {DEFAULT_SNAPSHOTS_KEPT} from './snapshots.ts'
-export {DEFAULT_OUTPUT_LIMIT} from './transcript.ts'
+export {DEFAULT_OUTPUT_LIMIT} from './output-limit.ts'
 
 /** What a {@link Store} is built from; see `openStore()`. */
 export interface StoreParts extends StoreContextParts {
@@ -24,6 +25,8 @@ export interface StoreParts extends StoreContextParts {
   migrateLock: string
   /** Warnings from opening (e.g. permissions fixed). */
   warnings: string[]
+  /** Bound of an output buffer without its own, in bytes (default {@link DEFAULT_OUTPUT_LIMIT}). */
+  outputLimit?: number
 }
 
 /**
@@ -118,18 +121,59 @@ export class Store implements AsyncDisposable {
   }
 
   /**
-   * Appends a timed terminal event to the output buffer, evicting the oldest whole events once it
-   * exceeds its bound ({@link DEFAULT_OUTPUT_LIMIT} bytes). Emits `output.appended`.
+   * Appends timed terminal events to the output buffer: one event, or many in one transaction
+   * (durable once it resolves). While the buffer holds more than its bound (the session's own,
+   * else the store's: {@link DEFAULT_OUTPUT_LIMIT} unless `openStore({outputLimit})` or
+   * `SESS_OUTPUT_LIMIT` says otherwise), the oldest whole events are evicted and counted (see
+   * {@link outputStats}). Emits `output.appended` for each event.
    *
-   * @returns the event's sequence number.
+   * @returns the sequence number of the last event appended.
+   * @throws {InvalidInputError} for an invalid event. @throws {NotFoundError} for an unknown session.
    */
-  appendOutput(ref: string, event: OutputEvent): Promise<number> {
-    return appendOutputEvent(this.#ctx, ref, event)
+  appendOutput(ref: string, events: OutputEvent | readonly OutputEvent[]): Promise<number> {
+    return appendOutputEvents(this.#ctx, ref, Array.isArray(events) ? events : [events as OutputEvent])
   }
 
   /** The output buffer's events in order, streamed. */
   output(ref: string, options: {includeTrashed?: boolean} = {}): AsyncGenerator<OutputEvent> {
     return readOutput(this.#ctx, ref, options)
+  }
+
+  /**
+   * The output buffer's events with their sequence numbers, from `seq` > `after`, streamed in
+   * pages. With `follow` it then waits for new events (polling every `pollMs`, default 50) until
+   * the session is `completed` or `terminated`, trashed, or `signal` aborts: `tail -f` for a session.
+   */
+  outputEvents(ref: string, options: {after?: number; follow?: boolean; pollMs?: number; signal?: AbortSignal} = {}): AsyncGenerator<StoredOutputEvent> {
+    return followOutput(this.#ctx, ref, options)
+  }
+
+  /**
+   * Replays the output buffer into `sink`, each event at its original time (scaled by
+   * `options.speed`, pauses capped at `options.idleLimit` seconds, or all at once with
+   * `wait: false`), between `from` and `to` (seconds or markers), following new events live with
+   * `follow`. A promise returned by `sink` is awaited.
+   *
+   * @throws {InvalidInputError} for a bad speed, idle limit or bound.
+   * @throws {NotFoundError} for an unknown session, or (without `follow`) a marker the buffer lacks.
+   */
+  replay(ref: string, sink: ReplaySink, options: ReplayOptions = {}): Promise<ReplayResult> {
+    return replayOutput(this.#ctx, ref, sink, options)
+  }
+
+  /** What the output buffer holds, its bound, and what it has evicted so far. */
+  outputStats(ref: string, options: {includeTrashed?: boolean} = {}): Promise<OutputStats> {
+    return outputStats(this.#ctx, ref, options)
+  }
+
+  /**
+   * Sets a session's own output-buffer bound in bytes (`null`: back to the store's). A bound below
+   * what the buffer holds evicts at once.
+   *
+   * @throws {InvalidInputError} unless `bytes` is a whole number ≥ 1 or `null`.
+   */
+  setOutputLimit(ref: string, bytes: number | null): Promise<OutputStats> {
+    return setOutputLimit(this.#ctx, ref, bytes)
   }
 
   /**

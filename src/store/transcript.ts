@@ -1,19 +1,14 @@
-import type {Kysely} from 'kysely'
-import type {Database} from '../db/schema.ts'
 import type {OutputEvent, SessionRecord, StoredRecord} from '../session/types.ts'
 import {checkFence} from '../lock/fence.ts'
 import {isSessionId} from '../session/names.ts'
 import {byteLength, type StoreContext} from './context.ts'
-import {assertOutputEvent, assertRecord} from './validate.ts'
+import {assertRecord} from './validate.ts'
 
 /**
  * Rows read per query when streaming a transcript or output buffer. Pages (not one cursor) keep
  * the connection free between them, so a caller may write to the store while it iterates.
  */
 const PAGE = 256
-
-/** Default bound of a session's output buffer, in bytes (DESIGN §2). */
-export const DEFAULT_OUTPUT_LIMIT = 10 * 1024 * 1024
 
 /**
  * See `Store.append`. The hot path: one write transaction of three statements — the session's
@@ -64,30 +59,6 @@ export async function* readRecords(ctx: StoreContext, ref: string, options: {aft
   for await (const record of rows) yield {record: JSON.parse(record.body) as SessionRecord, seq: Number(record.seq)}
 }
 
-/** See `Store.appendOutput`. */
-export async function appendOutputEvent(ctx: StoreContext, ref: string, event: OutputEvent): Promise<number> {
-  assertOutputEvent(event)
-  const {id} = await ctx.row(ref)
-  const now = ctx.now()
-  const size = byteLength(event.data)
-  const seq = await ctx.write(async (trx) => {
-    await checkFence(ctx, trx, id)
-    const last = await trx.selectFrom('output_events').select((eb) => eb.fn.max('seq').as('seq')).where('session_id', '=', id).executeTakeFirst()
-    const next = Number(last?.seq ?? 0) + 1
-    await trx.insertInto('output_events').values({bytes: size, code: event.code, data: event.data, seq: next, session_id: id, time: event.time}).execute()
-    const {output_bytes} = await trx
-      .updateTable('sessions')
-      .set((eb) => ({last_activity_at: now, output_bytes: eb('output_bytes', '+', size)}))
-      .where('id', '=', id)
-      .returning('output_bytes')
-      .executeTakeFirstOrThrow()
-    if (Number(output_bytes) > DEFAULT_OUTPUT_LIMIT) await evictOutput(trx, id, Number(output_bytes) - DEFAULT_OUTPUT_LIMIT)
-    return next
-  })
-  await ctx.bus.emit('output.appended', {event, seq, sessionId: id})
-  return seq
-}
-
 /** See `Store.output`. */
 export async function* readOutput(ctx: StoreContext, ref: string, options: {includeTrashed?: boolean}): AsyncGenerator<OutputEvent> {
   const {id} = await ctx.row(ref, options.includeTrashed)
@@ -105,17 +76,4 @@ async function* inPages<T extends {seq: number}>(after: number, fetch: (last: nu
     if (page.length < PAGE) return
     last = Number(page.at(-1)!.seq)
   }
-}
-
-/** Deletes the oldest whole output events until at least `excess` bytes are freed. */
-async function evictOutput(trx: Kysely<Database>, id: string, excess: number): Promise<void> {
-  let freed = 0
-  let cutoff = 0
-  for await (const row of trx.selectFrom('output_events').select(['seq', 'bytes']).where('session_id', '=', id).orderBy('seq').stream(256)) {
-    freed += Number(row.bytes)
-    cutoff = Number(row.seq)
-    if (freed >= excess) break
-  }
-  await trx.deleteFrom('output_events').where('session_id', '=', id).where('seq', '<=', cutoff).execute()
-  await trx.updateTable('sessions').set((eb) => ({output_bytes: eb('output_bytes', '-', freed)})).where('id', '=', id).execute()
 }

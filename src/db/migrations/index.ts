@@ -1,6 +1,7 @@
 import type {Migration, MigrationProvider} from 'kysely/migration'
 import * as initial from './2026-11-21T00-initial.ts'
 import * as locks from './2026-11-21T01-locks.ts'
+import * as outputBuffer from './2026-11-21T02-output-buffer.ts'
 
 /**
  * Every migration, by dated name, statically imported (no file-system scan at run time, so the
@@ -9,6 +10,7 @@ import * as locks from './2026-11-21T01-locks.ts'
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '2026-11-21T00-initial': initial,
   '2026-11-21T01-locks': locks,
+  '2026-11-21T02-output-buffer': outputBuffer,
 }
 
 /** A Kysely `MigrationProvider` over {@link MIGRATIONS}. */
