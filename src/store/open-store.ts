@@ -1,6 +1,7 @@
 import {locking} from '../../plugins/locking/src/plugin.ts'
 import {persistence} from '../../plugins/persistence/src/plugin.ts'
 import {FileBlobStore} from '../../plugins/persistence/src/blobs/file-blob-store.ts'
+import {replay} from '../../plugins/replay/src/plugin.ts'
 import {type HandlerFailure, LifecycleBus, type SessPlugin} from '../bus/index.ts'
 import {connectDatabase} from '../db/connect.ts'
 import {checkWait} from '../lock/options.ts'
@@ -11,7 +12,7 @@ import {assertOutputLimit, OUTPUT_LIMIT_ENV, parseByteSize} from './output-limit
 import {Store} from './store.ts'
 
 /** The first-party plugins an application gets when it names none. */
-export const DEFAULT_PLUGINS: readonly SessPlugin[] = [persistence, locking]
+export const DEFAULT_PLUGINS: readonly SessPlugin[] = [persistence, locking, replay]
 
 /** Options of {@link openStore}. */
 export interface OpenStoreOptions {

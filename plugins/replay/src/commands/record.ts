@@ -1,0 +1,104 @@
+import {Flags} from '@oclif/core'
+import {SessCommand} from '../../../../src/cli/base-command.ts'
+import {chalk} from '../../../../src/cli/style.ts'
+import {formatBytes} from '../../../../src/cli/units.ts'
+import {InvalidInputError, NotFoundError, parseByteSize} from '../../../../src/index.ts'
+import {OutputWriter} from '../record/output-writer.ts'
+import {type RecordMode, runRecorded, terminalSize} from '../record/recorder.ts'
+
+/** `sess record --json` output: one JSON object on stdout, after the command's own output. */
+export interface RecordReport {
+  id: string
+  name: string
+  mode: RecordMode
+  /** The command's exit status (128 + signal number when killed), which is also sess's. */
+  exitCode: number
+  signal: string | null
+  status: 'completed' | 'terminated'
+  /** Events and bytes recorded (before any eviction). */
+  events: number
+  bytes: number
+  /** Events and bytes the buffer has evicted to stay within its bound. */
+  evictedEvents: number
+  evictedBytes: number
+  /** Whether the store failed during the recording (the command ran on; later output was not recorded). */
+  incomplete: boolean
+}
+
+export default class Record extends SessCommand<typeof Record> {
+  static override summary = 'Run a command in a pseudo-terminal and record its output, with timings, into a session.'
+  static override description = `The command's input and output pass through untouched (keys, colours, full-screen programs, window resizes) while its output is recorded into the session's output buffer, which \`sess replay\` plays back. The session has status processing while the command runs, then completed (or terminated when a signal killed it), and sess exits with the command's exit status (128 + the signal number when killed).
+
+Without a terminal (CI, a pipe) the command runs with pipes instead: stdout and stderr are recorded as separate streams (o and e) and stdin is passed on.
+
+The buffer keeps the newest --buffer-limit bytes (default: $SESS_OUTPUT_LIMIT, else 10 MiB) and evicts the oldest whole events beyond that; the count of evicted events is kept and shown.`
+
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> -- htop',
+    '<%= config.bin %> <%= command.id %> --name build-42 -- make -j8',
+    '<%= config.bin %> <%= command.id %> --name tail --buffer-limit 1MiB -- tail -f /var/log/syslog',
+  ]
+
+  static override strict = false
+
+  static override flags = {
+    'buffer-limit': Flags.string({description: "Bound of this session's output buffer (e.g. 512KiB, 10MiB); oldest events are evicted beyond it."}),
+    kind: Flags.string({default: 'terminal', description: 'Kind of the new session.'}),
+    name: Flags.string({description: 'Name of the new session (default: generated).'}),
+    quiet: Flags.boolean({char: 'q', description: 'Print nothing of its own on stderr (before and after the command).'}),
+    'record-input': Flags.boolean({description: 'Also record what is typed (i events). Off by default: input may hold passwords.'}),
+    tag: Flags.string({description: 'Tag the session (repeatable).', multiple: true}),
+  }
+
+  async run(): Promise<RecordReport | undefined> {
+    const {flags} = this
+    const command = this.positionals
+    if (command.length === 0) throw new InvalidInputError('No command to record.', {hint: 'Put the command after --: sess record -- make test'})
+    const limit = flags['buffer-limit'] === undefined ? undefined : parseByteSize('--buffer-limit', flags['buffer-limit'])
+    if (Bun.which(command[0]!) === null) throw new NotFoundError(`Command not found: ${command[0]}.`, {hint: 'Check the spelling and your PATH.'})
+    const store = await this.store()
+    const mode: RecordMode = process.stdin.isTTY && process.stdout.isTTY ? 'pty' : 'pipes'
+    const size = terminalSize()
+    const session = await store.create({cwd: process.cwd(), kind: flags.kind, name: flags.name, status: 'processing', tags: flags.tag, title: command.join(' ')})
+    if (limit !== undefined) await store.setOutputLimit(session.id, limit)
+    await store.append(session.id, {state: {command, height: size.rows, mode, term: process.env.TERM ?? null, width: size.cols}, type: 'state'})
+    const say = (message: string) => {
+      if (!flags.quiet && !this.jsonEnabled()) process.stderr.write(`${chalk.dim('sess:')} ${message}\n`)
+    }
+    say(`recording ${session.name} (${mode === 'pty' ? 'terminal' : 'pipes: stdout as o, stderr as e'}); replay with \`sess replay ${session.name}\``)
+    const writer = new OutputWriter(store, session.id, {
+      onError: (error) => say(`${chalk.yellow('recording stopped')}: ${(error as Error).message}; the command runs on`),
+    })
+    let outcome
+    try {
+      outcome = await runRecorded({command, env: {...process.env, SESS_RECORD_SESSION: session.id}, mode, recordInput: flags['record-input'], size, writer})
+    } catch (error) {
+      await writer.close()
+      await store.setStatus(session.id, 'terminated')
+      throw new InvalidInputError(`Cannot run ${command[0]}: ${(error as Error).message}`)
+    }
+    writer.push('x', String(outcome.exitCode))
+    await writer.close()
+    const status = outcome.signal === null ? 'completed' : 'terminated'
+    await store.setStatus(session.id, status)
+    const stats = await store.outputStats(session.id)
+    const report: RecordReport = {
+      bytes: writer.bytes,
+      events: writer.events,
+      evictedBytes: stats.evictedBytes,
+      evictedEvents: stats.evictedEvents,
+      exitCode: outcome.exitCode,
+      id: session.id,
+      incomplete: writer.failed,
+      mode,
+      name: session.name,
+      signal: outcome.signal,
+      status,
+    }
+    const evicted = stats.evictedEvents > 0 ? `; ${stats.evictedEvents} older events (${formatBytes(stats.evictedBytes)}) evicted to stay within ${formatBytes(stats.limit)}` : ''
+    say(`recorded ${session.name}: ${writer.events} events, ${formatBytes(writer.bytes)}${evicted}; ${outcome.signal ?? `exit ${outcome.exitCode}`}`)
+    if (outcome.exitCode === 0) return report
+    if (this.jsonEnabled()) this.logJson(report)
+    return this.exit(outcome.exitCode)
+  }
+}

@@ -1,0 +1,139 @@
+import {constants} from 'node:os'
+import {writeFully} from '../terminal.ts'
+import type {OutputWriter} from './output-writer.ts'
+import {enterRawMode} from './termios.ts'
+
+/**
+ * How a command is recorded: `pty`, in a pseudo-terminal of its own (the user's terminal in raw
+ * mode passes keys in and bytes out untouched; all output is one stream, `o`); or `pipes`, when
+ * sess itself has no terminal (CI, `| tee`): stdout and stderr are separate pipes, recorded as `o`
+ * and `e`, and stdin is inherited.
+ */
+export type RecordMode = 'pty' | 'pipes'
+
+/** Options of {@link runRecorded}. */
+export interface RecordOptions {
+  /** The command and its arguments (`argv[0]` looked up on the `PATH`). */
+  command: string[]
+  mode: RecordMode
+  /** Where the events go. */
+  writer: OutputWriter
+  /** Also record what is typed (`i` events; pty mode only). Off by default: input may hold secrets. */
+  recordInput?: boolean
+  /** Environment of the command. */
+  env: Record<string, string | undefined>
+  /** Terminal size in pty mode (default: sess's own terminal, else 80×24). */
+  size?: {cols: number; rows: number}
+}
+
+/** How the command ended. */
+export interface RecordOutcome {
+  /** The exit status: the command's own, or 128 + the signal number when a signal killed it (as shells report it). */
+  exitCode: number
+  /** The signal that killed it (`SIGKILL`…), or `null`. */
+  signal: string | null
+}
+
+/** How long to wait, after the command exits, for its terminal to deliver the last output (a background child may hold it open), in ms. */
+const DRAIN_MS = 250
+
+/** Signals sess passes on to the command rather than dying of them. */
+const FORWARDED: Readonly<Record<RecordMode, NodeJS.Signals[]>> = {
+  // In pipes mode the command shares sess's process group: the terminal already sends it ^C and ^\.
+  pipes: ['SIGTERM', 'SIGHUP'],
+  pty: ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'],
+}
+
+/** Runs `options.command`, passing its I/O through and recording it (see {@link RecordMode}). */
+export async function runRecorded(options: RecordOptions): Promise<RecordOutcome> {
+  return options.mode === 'pty' ? runInTerminal(options) : runWithPipes(options)
+}
+
+/** The terminal size of sess's stdout, or 80×24. */
+export function terminalSize(): {cols: number; rows: number} {
+  return {cols: process.stdout.columns || 80, rows: process.stdout.rows || 24}
+}
+
+async function runInTerminal({command, env, recordInput, size = terminalSize(), writer}: RecordOptions): Promise<RecordOutcome> {
+  let eof: () => void = () => {}
+  const ended = new Promise<void>((resolve) => (eof = resolve))
+  const proc = Bun.spawn(command, {
+    env,
+    terminal: {
+      cols: size.cols,
+      data(_terminal, data) {
+        writeFully(1, data)
+        writer.bytesOf('o', data)
+      },
+      exit: () => eof(),
+      name: env.TERM || 'xterm-256color',
+      rows: size.rows,
+    },
+  })
+  const terminal = proc.terminal!
+  const restoreMode = process.stdin.isTTY ? enterRawMode(0) : undefined
+  const onInput = (chunk: Uint8Array) => {
+    if (!terminal.closed) terminal.write(chunk)
+    if (recordInput) writer.bytesOf('i', chunk)
+  }
+  const onResize = () => {
+    const {cols, rows} = terminalSize()
+    if (terminal.closed) return
+    terminal.resize(cols, rows)
+    writer.push('r', `${cols}x${rows}`)
+  }
+  process.stdin.on('data', onInput)
+  process.stdout.on('resize', onResize)
+  const stopForwarding = forwardSignals(proc, 'pty')
+  try {
+    await proc.exited
+    await Promise.race([ended, Bun.sleep(DRAIN_MS)])
+  } finally {
+    stopForwarding()
+    process.stdout.off('resize', onResize)
+    process.stdin.off('data', onInput)
+    process.stdin.pause()
+    restoreMode?.()
+    terminal.close()
+  }
+  return outcome(proc)
+}
+
+async function runWithPipes({command, env, writer}: RecordOptions): Promise<RecordOutcome> {
+  const proc = Bun.spawn(command, {env, stderr: 'pipe', stdin: 'inherit', stdout: 'pipe'})
+  const stopForwarding = forwardSignals(proc, 'pipes')
+  const pump = async (stream: ReadableStream<Uint8Array>, fd: number, code: 'o' | 'e') => {
+    for await (const chunk of stream) {
+      writeFully(fd, chunk)
+      writer.bytesOf(code, chunk)
+    }
+  }
+  try {
+    await Promise.all([pump(proc.stdout, 1, 'o'), pump(proc.stderr, 2, 'e'), proc.exited])
+  } finally {
+    stopForwarding()
+  }
+  return outcome(proc)
+}
+
+/** Passes the signals of {@link FORWARDED} on to `proc` while it runs; returns the function that stops. */
+function forwardSignals(proc: Bun.Subprocess, mode: RecordMode): () => void {
+  const handlers = FORWARDED[mode].map((signal) => {
+    const handler = () => proc.kill(signal)
+    process.on(signal, handler)
+    return [signal, handler] as const
+  })
+  // In pipes mode ^C and ^\ reach the command from the terminal; sess outlives them to record its end.
+  const ignore = () => {}
+  if (mode === 'pipes') for (const signal of ['SIGINT', 'SIGQUIT'] as const) process.on(signal, ignore)
+  return () => {
+    for (const [signal, handler] of handlers) process.off(signal, handler)
+    if (mode === 'pipes') for (const signal of ['SIGINT', 'SIGQUIT'] as const) process.off(signal, ignore)
+  }
+}
+
+function outcome(proc: Bun.Subprocess): RecordOutcome {
+  const signal = proc.signalCode === null ? null : String(proc.signalCode)
+  if (signal !== null) return {exitCode: 128 + (constants.signals[signal as NodeJS.Signals] ?? 0), signal}
+  return {exitCode: proc.exitCode ?? 1, signal: null}
+}
