@@ -12,10 +12,12 @@
  *       SQLite as floors;
  *   (e) the same through the CLI: `sess lock run NAME -- true` against `flock FILE true`;
  *   (f) lock throughput under contention, 2, 8 and 32 processes incrementing one counter, with sess,
- *       proper-lockfile and flock(1), and whether any update was lost.
+ *       proper-lockfile and flock(1), and whether any update was lost;
+ *   (g) `sess record -- cat` of a 100 MiB file against plain `cat` and `asciinema rec`, in a
+ *       pseudo-terminal, and `sess replay --no-wait` throughput.
  *
  *   bun run bench            the full run (a few minutes)
- *   bun run bench --quick    a smoke run: 2,000 sessions, 1,000 records, contention with 2 and 8 processes
+ *   bun run bench --quick    a smoke run: 2,000 sessions, 1,000 records, contention with 2 and 8 processes, 20 MiB recorded
  *
  * Prints a table with a target and PASS/MISS per figure (progress goes to stderr). Figures, not a
  * test: it exits 0 whatever they are (1 only if the benchmark itself fails).
@@ -27,14 +29,15 @@ import {openStore} from '../src/index.ts'
 import {benchAppend, medianRatio} from './bench/append.ts'
 import {benchCli, cliRatio, generateStore} from './bench/list.ts'
 import {benchContention, benchLockCli, benchUncontended, type CliFigure, opsPerSecond} from './bench/lock.ts'
+import {benchReplay} from './bench/replay.ts'
 import {atLeast, atMost, formatMs, formatRatio, percentile, renderReport, type Section} from './bench/stats.ts'
 
 const REPO = join(import.meta.dir, '..')
 const quick = process.argv.includes('--quick')
 
 const config = quick
-  ? {cliRuns: 5, createBudgetSeconds: 60, earlySessions: 10, late: 1_000, lateSamples: 200, lockOps: 400, lockProcs: [2, 8], lockSamples: 500, rewriteRounds: 10, sessions: 2_000}
-  : {cliRuns: 7, createBudgetSeconds: 60, earlySessions: 40, late: 10_000, lateSamples: 500, lockOps: 3_200, lockProcs: [2, 8, 32], lockSamples: 3_000, rewriteRounds: 15, sessions: 100_000}
+  ? {cliRuns: 5, createBudgetSeconds: 60, earlySessions: 10, late: 1_000, lateSamples: 200, lockOps: 400, lockProcs: [2, 8], lockSamples: 500, recordMiB: 20, recordRuns: 1, rewriteRounds: 10, sessions: 2_000}
+  : {cliRuns: 7, createBudgetSeconds: 60, earlySessions: 40, late: 10_000, lateSamples: 500, lockOps: 3_200, lockProcs: [2, 8, 32], lockSamples: 3_000, recordMiB: 100, recordRuns: 3, rewriteRounds: 15, sessions: 100_000}
 
 function progress(message: string): void {
   process.stderr.write(`bench: ${message}…\n`)
@@ -198,6 +201,9 @@ async function main(): Promise<void> {
       }),
       title: `(f) lock throughput under contention: ${config.lockProcs.join(', ')} processes on one counter`,
     })
+
+    // (g)
+    sections.push(await benchReplay(REPO, scratch.path, {fileMiB: config.recordMiB, progress, runs: config.recordRuns}))
   } finally {
     rmSync(scratch.path, {force: true, recursive: true})
   }

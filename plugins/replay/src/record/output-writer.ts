@@ -4,7 +4,7 @@ import type {OutputCode, OutputEvent, Store} from '../../../../src/index.ts'
 export interface OutputWriterOptions {
   /** Longest an event waits before its batch is written, in ms (default 10). */
   flushMs?: number
-  /** Pending bytes that trigger a write at once, in bytes (default 256 KiB). */
+  /** Pending bytes that trigger a write at once, in bytes (default 1 MiB). */
   flushBytes?: number
   /** Told once when the store fails; recording stops, the command runs on. */
   onError?: (error: unknown) => void
@@ -40,7 +40,7 @@ export class OutputWriter {
     this.#store = store
     this.#sessionId = sessionId
     this.#flushMs = options.flushMs ?? 10
-    this.#flushBytes = options.flushBytes ?? 256 * 1024
+    this.#flushBytes = options.flushBytes ?? 1024 * 1024
     this.#onError = options.onError ?? (() => {})
   }
 
