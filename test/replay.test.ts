@@ -69,6 +69,7 @@ describe('sess record without a terminal', () => {
     const result = sess(home, ['record', '--quiet', '--name', 'piped', '--', 'sh', '-c', 'echo out; echo err >&2; exit 3'])
     expect([result.code, result.stdout, result.stderr]).toEqual([3, 'out\n', 'err\n'])
     expect(replayed(home, 'piped').toString()).toBe('out\nerr\n')
+    expect(sess(home, ['restore', 'piped', '--format', 'output']).stdout).toBe('out\nerr\n')
   })
 
   test('reports the recording with --json; unknown commands and missing commands are errors', () => {
