@@ -72,6 +72,16 @@ describe('sess record without a terminal', () => {
     expect(sess(home, ['restore', 'piped', '--format', 'output']).stdout).toBe('out\nerr\n')
   })
 
+  test('a reader that goes away: the command gets its SIGPIPE, and a replay ends quietly', () => {
+    const cli = `${process.execPath} ${join(REPO, 'bin', 'run.ts')}`
+    const shell = (script: string) => Bun.spawnSync(['bash', '-c', script], {env: {...process.env, NODE_ENV: 'production', SESS_HOME: home}})
+    const recorded = shell(`${cli} record --quiet --name endless -- yes | head -n 2; echo "exit \${PIPESTATUS[0]}"`)
+    expect(recorded.stdout.toString()).toBe('y\ny\nexit 141\n')
+    expect(sessJson<{session: {status: string}}>(home, ['show', 'endless']).json.session.status).toBe('terminated')
+    const replay = shell(`${cli} replay endless --no-wait | head -c 4; echo " exit \${PIPESTATUS[0]}"`)
+    expect([replay.stdout.toString(), replay.stderr.toString()]).toEqual(['y\ny\n exit 0\n', ''])
+  })
+
   test('reports the recording with --json; unknown commands and missing commands are errors', () => {
     // Everything after -- is the command, so --json goes before it.
     const result = sess(home, ['record', '--name', 'json-report', '--json', '--', 'true'])

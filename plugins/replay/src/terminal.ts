@@ -19,6 +19,40 @@ export function writeFully(fd: number, data: Uint8Array | string): void {
   }
 }
 
+/**
+ * Output to `fd` that survives its reader going away: the first write that fails with `EPIPE`
+ * (a pipe whose reader exited, as in `| head`) or `EIO` (a terminal that was closed) calls
+ * `onBroken` once, and later writes are dropped. Other errors are thrown.
+ */
+export class Passthrough {
+  readonly #fd: number
+  readonly #onBroken: () => void
+  #broken = false
+
+  constructor(fd: number, onBroken: () => void = () => {}) {
+    this.#fd = fd
+    this.#onBroken = onBroken
+  }
+
+  /** Whether the reader went away. */
+  get broken(): boolean {
+    return this.#broken
+  }
+
+  /** Writes all of `data` (see {@link writeFully}) unless the reader went away. */
+  write(data: Uint8Array | string): void {
+    if (this.#broken) return
+    try {
+      writeFully(this.#fd, data)
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code
+      if (code !== 'EPIPE' && code !== 'EIO') throw error
+      this.#broken = true
+      this.#onBroken()
+    }
+  }
+}
+
 /** DEC private modes a recording may leave set, with the sequence that resets each. */
 const MODE_RESETS: Readonly<Record<string, string>> = {
   '1': '\u001b[?1l\u001b>', // application cursor keys (and keypad)

@@ -4,7 +4,7 @@ import {SessCommand} from '../../../../src/cli/base-command.ts'
 import {chalk} from '../../../../src/cli/style.ts'
 import {formatBytes} from '../../../../src/cli/units.ts'
 import {InvalidInputError, type OutputStats, type ReplayPoint} from '../../../../src/index.ts'
-import {TerminalModes, writeFully} from '../terminal.ts'
+import {Passthrough, TerminalModes} from '../terminal.ts'
 
 /** `sess replay --stats --json` output: the buffer's {@link OutputStats} and the session's name. */
 export type ReplayStatsReport = OutputStats & {name: string}
@@ -68,13 +68,15 @@ If interrupted (Ctrl-C), the terminal's colours, cursor and modes (alternate scr
     }
     const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const
     for (const signal of signals) process.on(signal, interrupt)
+    // A reader that goes away (`| head`) ends the replay quietly.
+    const stdout = new Passthrough(1, () => controller.abort())
     const modes = new TerminalModes()
     const wait = !flags['no-wait']
     let pending: string[] = []
     let pendingLength = 0
     const flush = () => {
       if (pending.length === 0) return
-      writeFully(1, pending.join(''))
+      stdout.write(pending.join(''))
       pending = []
       pendingLength = 0
     }
@@ -84,7 +86,7 @@ If interrupted (Ctrl-C), the terminal's colours, cursor and modes (alternate scr
         (event) => {
           if (event.code !== 'o' && event.code !== 'e') return
           modes.track(event.data)
-          if (wait) return writeFully(1, event.data)
+          if (wait) return stdout.write(event.data)
           pending.push(event.data)
           pendingLength += event.data.length
           if (pendingLength >= WRITE_CHUNK) flush()
@@ -93,7 +95,7 @@ If interrupted (Ctrl-C), the terminal's colours, cursor and modes (alternate scr
       )
       flush()
       // Cut short (interrupted, or stopped at --to): put the terminal back as it was before.
-      if ((result.aborted || result.reachedTo) && process.stdout.isTTY) writeFully(1, modes.reset())
+      if ((result.aborted || result.reachedTo) && process.stdout.isTTY) stdout.write(modes.reset())
     } finally {
       for (const signal of signals) process.off(signal, interrupt)
     }

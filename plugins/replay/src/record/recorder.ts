@@ -1,5 +1,5 @@
 import {constants} from 'node:os'
-import {writeFully} from '../terminal.ts'
+import {Passthrough} from '../terminal.ts'
 import type {OutputWriter} from './output-writer.ts'
 import {enterRawMode} from './termios.ts'
 
@@ -57,12 +57,14 @@ export function terminalSize(): {cols: number; rows: number} {
 async function runInTerminal({command, env, recordInput, size = terminalSize(), writer}: RecordOptions): Promise<RecordOutcome> {
   let eof: () => void = () => {}
   const ended = new Promise<void>((resolve) => (eof = resolve))
+  // A closed terminal (EIO) ends the passthrough, not the recording: the command gets its SIGHUP.
+  const stdout = new Passthrough(1)
   const proc = Bun.spawn(command, {
     env,
     terminal: {
       cols: size.cols,
       data(_terminal, data) {
-        writeFully(1, data)
+        stdout.write(data)
         writer.bytesOf('o', data)
       },
       exit: () => eof(),
@@ -102,9 +104,11 @@ async function runInTerminal({command, env, recordInput, size = terminalSize(), 
 async function runWithPipes({command, env, writer}: RecordOptions): Promise<RecordOutcome> {
   const proc = Bun.spawn(command, {env, stderr: 'pipe', stdin: 'inherit', stdout: 'pipe'})
   const stopForwarding = forwardSignals(proc, 'pipes')
+  // When sess's reader goes away (`sess record -- yes | head`), the command gets the SIGPIPE it would have got without sess.
   const pump = async (stream: ReadableStream<Uint8Array>, fd: number, code: 'o' | 'e') => {
+    const out = new Passthrough(fd, () => proc.kill('SIGPIPE'))
     for await (const chunk of stream) {
-      writeFully(fd, chunk)
+      out.write(chunk)
       writer.bytesOf(code, chunk)
     }
   }
