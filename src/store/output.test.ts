@@ -60,6 +60,34 @@ describe('output buffer: append, bound, eviction', () => {
     await expect(store.setOutputLimit(s.id, 0)).rejects.toBeInstanceOf(InvalidInputError)
   })
 
+  it('counts events the caller evicted before they reached the store, numbered before the batch, after all it held', async () => {
+    const s = await store.create({kind: 'terminal', name: 'dropped'})
+    await store.setOutputLimit(s.id, 1000)
+    expect(await store.appendOutput(s.id, [out(0, 'a'), out(1, 'bb')])).toBe(2)
+    // Three events (30 bytes) dropped by the caller, then two appended: seqs 3–5 are spent, 6–7 kept,
+    // and 1–2, older than the dropped ones, are evicted too (oldest first: the buffer stays unbroken).
+    expect(await store.appendOutput(s.id, [out(5, 'ccc'), out(6, 'dddd')], {evicted: {bytes: 30, events: 3}})).toBe(7)
+    expect((await all(store.outputEvents(s.id))).map((e) => [e.seq, e.data])).toEqual([[6, 'ccc'], [7, 'dddd']])
+    expect(await store.outputStats(s.id)).toMatchObject({bytes: 7, events: 2, evictedBytes: 33, evictedEvents: 5, firstSeq: 6, lastSeq: 7})
+    expect((await store.get(s.id)).outputBytes).toBe(7)
+    // Only evictions: everything held goes, the counts and the numbering move on.
+    expect(await store.appendOutput(s.id, [], {evicted: {bytes: 2000, events: 1}})).toBe(8)
+    expect(await store.outputStats(s.id)).toMatchObject({bytes: 0, events: 0, evictedBytes: 2040, evictedEvents: 8, firstSeq: null, lastSeq: 8})
+    // The store's own eviction adds to the same counts: 999 new bytes push out the oldest of the 2 held.
+    await store.appendOutput(s.id, [out(8, 'e'), out(8.5, 'f')])
+    expect(await store.appendOutput(s.id, out(9, 'g'.repeat(999)))).toBe(11)
+    expect(await store.outputStats(s.id)).toMatchObject({bytes: 1000, events: 2, evictedBytes: 2041, evictedEvents: 9, firstSeq: 10, lastSeq: 11})
+    // A fresh buffer (no row yet) takes the counts too.
+    const fresh = await store.create({name: 'fresh'})
+    expect(await store.appendOutput(fresh.id, out(0, 'z'), {evicted: {bytes: 7, events: 2}})).toBe(3)
+    expect(await store.outputStats(fresh.id)).toMatchObject({bytes: 1, events: 1, evictedBytes: 7, evictedEvents: 2, firstSeq: 3, lastSeq: 3})
+    expect(await store.appendOutput(fresh.id, [], {evicted: {bytes: 0, events: 0}})).toBe(3)
+    for (const evicted of [{bytes: 1, events: 0}, {bytes: -1, events: 1}, {bytes: 1, events: 1.5}, null]) {
+      await expect(store.appendOutput(fresh.id, out(1, 'y'), {evicted: evicted as never})).rejects.toBeInstanceOf(InvalidInputError)
+    }
+    expect(await store.outputStats(fresh.id)).toMatchObject({evictedEvents: 2, lastSeq: 3})
+  })
+
   it('takes the store-wide bound from openStore and SESS_OUTPUT_LIMIT, and a fork keeps the state', async () => {
     const home = join(dir.path, 'bounded')
     process.env.SESS_OUTPUT_LIMIT = '1KiB'

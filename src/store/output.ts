@@ -82,14 +82,37 @@ export interface ReplayResult {
 /** Receives each event at its time; a returned promise is awaited before the next event. */
 export type ReplaySink = (event: StoredOutputEvent) => unknown
 
+/** Options of `store.appendOutput()`. */
+export interface AppendOutputOptions {
+  /**
+   * Events the caller dropped, oldest first, before they reached the store: counted as evicted.
+   * They come after every event appended before and before `events`, and take sequence numbers
+   * of their own (never reused), so that `events + evictedEvents` and `bytes + evictedBytes` of
+   * {@link OutputStats} still add up to everything recorded. Since eviction is oldest first, the
+   * events the buffer held before (older than these) are evicted too: the buffer keeps holding
+   * one unbroken newest stretch of the stream. A recorder that falls behind the store drops what
+   * the bound would evict anyway (more than the bound came after it), to keep its memory bounded.
+   */
+  evicted?: EvictedOutput
+}
+
+/** A count of output events and of the UTF-8 bytes of their `data`, each a whole number ≥ 0. */
+export interface EvictedOutput {
+  events: number
+  bytes: number
+}
+
 /**
  * See `Store.appendOutput`. One write transaction for all of `events`: the session's counters,
- * the buffer's last sequence number, the rows, and eviction of the oldest whole events while the
+ * the buffer's last sequence number and evicted counts (with `options.evicted`, which also
+ * evicts all the buffer held), the rows, and eviction of the oldest whole events while the
  * buffer is over its bound (counted in `output_buffers`). Readers never block it (WAL).
  */
-export async function appendOutputEvents(ctx: StoreContext, ref: string, events: readonly OutputEvent[]): Promise<number> {
+export async function appendOutputEvents(ctx: StoreContext, ref: string, events: readonly OutputEvent[], options: AppendOutputOptions = {}): Promise<number> {
   for (const event of events) assertOutputEvent(event)
-  if (events.length === 0) return (await outputStats(ctx, ref)).lastSeq
+  const evicted = options.evicted === undefined ? {bytes: 0, events: 0} : options.evicted
+  assertEvicted(evicted)
+  if (events.length === 0 && evicted.events === 0) return (await outputStats(ctx, ref)).lastSeq
   const sizes = events.map((event) => byteLength(event.data))
   const total = sizes.reduce((sum, size) => sum + size, 0)
   const now = ctx.now()
@@ -117,16 +140,26 @@ export async function appendOutputEvents(ctx: StoreContext, ref: string, events:
         trx
           .insertInto('output_buffers')
           .values((eb) => ({
+            evicted_bytes: param('evictedBytes'),
+            evicted_events: param('evictedEvents'),
             // A buffer filled before it had a row (an import) continues after its highest seq.
             last_seq: eb(eb.fn.coalesce(eb.selectFrom('output_events').select((s) => s.fn.max('seq').as('seq')).where('session_id', '=', param('id')), eb.lit(0)), '+', param('count')),
             session_id: param('id'),
           }))
-          .onConflict((oc) => oc.column('session_id').doUpdateSet((eb) => ({last_seq: eb('output_buffers.last_seq', '+', param('count'))})))
+          .onConflict((oc) =>
+            oc.column('session_id').doUpdateSet((eb) => ({
+              evicted_bytes: eb('output_buffers.evicted_bytes', '+', param('evictedBytes')),
+              evicted_events: eb('output_buffers.evicted_events', '+', param('evictedEvents')),
+              last_seq: eb('output_buffers.last_seq', '+', param('count')),
+            })),
+          )
           .returning(['last_seq', 'limit_bytes']),
-      {count: events.length, id: session.id},
+      {count: evicted.events + events.length, evictedBytes: evicted.bytes, evictedEvents: evicted.events, id: session.id},
     )
     const buffer = claimed.rows[0]!
     const first = Number(buffer.last_seq) - events.length + 1
+    // Events held now are older than those the caller evicted: they go first.
+    const freed = evicted.events > 0 ? await evictOutput(trx, session.id, Number.POSITIVE_INFINITY) : 0
     for (const [index, event] of events.entries()) {
       await ctx.prepared.execute(
         trx,
@@ -137,7 +170,7 @@ export async function appendOutputEvents(ctx: StoreContext, ref: string, events:
       )
     }
     const limit = buffer.limit_bytes === null ? ctx.outputLimit : Number(buffer.limit_bytes)
-    const held = Number(session.output_bytes)
+    const held = Number(session.output_bytes) - freed
     if (held > limit) await evictOutput(trx, session.id, held - limit)
     return {first, id: session.id}
   })
@@ -146,11 +179,21 @@ export async function appendOutputEvents(ctx: StoreContext, ref: string, events:
   return appended.first + events.length - 1
 }
 
+/** @throws {InvalidInputError} unless `evicted` holds whole numbers ≥ 0, and no bytes without events. */
+function assertEvicted(evicted: EvictedOutput): void {
+  const whole = (n: unknown) => Number.isSafeInteger(n) && (n as number) >= 0
+  if (typeof evicted !== 'object' || evicted === null || !whole(evicted.events) || !whole(evicted.bytes) || (evicted.events === 0 && evicted.bytes > 0)) {
+    throw new InvalidInputError('Evicted output must be {events, bytes}: whole numbers ≥ 0 (bytes only with events).')
+  }
+}
+
 /**
- * Deletes the oldest whole events of a session's buffer until at least `excess` bytes are freed,
- * and counts them as evicted. Runs inside the appending transaction.
+ * Deletes the oldest whole events of a session's buffer until at least `excess` bytes are freed
+ * (all of them with `Infinity`), and counts them as evicted. Runs inside the writing transaction.
+ *
+ * @returns the bytes freed.
  */
-async function evictOutput(trx: Kysely<Database>, id: string, excess: number): Promise<void> {
+async function evictOutput(trx: Kysely<Database>, id: string, excess: number): Promise<number> {
   let freed = 0
   let count = 0
   let cutoff = 0
@@ -160,7 +203,7 @@ async function evictOutput(trx: Kysely<Database>, id: string, excess: number): P
     cutoff = Number(row.seq)
     if (freed >= excess) break
   }
-  if (count === 0) return
+  if (count === 0) return 0
   await trx.deleteFrom('output_events').where('session_id', '=', id).where('seq', '<=', cutoff).execute()
   await trx.updateTable('sessions').set((eb) => ({output_bytes: eb('output_bytes', '-', freed)})).where('id', '=', id).execute()
   await trx
@@ -168,6 +211,7 @@ async function evictOutput(trx: Kysely<Database>, id: string, excess: number): P
     .set((eb) => ({evicted_bytes: eb('evicted_bytes', '+', freed), evicted_events: eb('evicted_events', '+', count)}))
     .where('session_id', '=', id)
     .execute()
+  return freed
 }
 
 /** See `Store.outputStats`. */

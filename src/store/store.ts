@@ -11,7 +11,7 @@ import {listVersions, saveOriginal} from './import.ts'
 import type {ListFilter} from './list-filter.ts'
 import {createSession, getSession, listSessions, removeSession, renameSession, setSessionStatus, untrashSession} from './sessions.ts'
 import {readSnapshot, saveSnapshot} from './snapshots.ts'
-import {appendOutputEvents, followOutput, type OutputStats, outputStats, type ReplayOptions, type ReplayResult, type ReplaySink, replayOutput, setOutputLimit, type StoredOutputEvent} from './output.ts'
+import {type AppendOutputOptions, appendOutputEvents, followOutput, type OutputStats, outputStats, type ReplayOptions, type ReplayResult, type ReplaySink, replayOutput, setOutputLimit, type StoredOutputEvent} from './output.ts'
 import {appendRecord, readOutput, readRecords} from './transcript.ts'
 import type {CreateSessionInput, RestoreOptions, RestoreResult, SaveInput, SaveResult, VersionInfo} from './types.ts'
 
@@ -127,11 +127,16 @@ export class Store implements AsyncDisposable {
    * `SESS_OUTPUT_LIMIT` says otherwise), the oldest whole events are evicted and counted (see
    * {@link outputStats}). Emits `output.appended` for each event.
    *
-   * @returns the sequence number of the last event appended.
-   * @throws {InvalidInputError} for an invalid event. @throws {NotFoundError} for an unknown session.
+   * @param options.evicted events the caller dropped, oldest first, before they reached the
+   * store (`{events, bytes}`, bytes of UTF-8 `data`): counted as evicted in the same transaction,
+   * numbered before `events` (so sequence numbers stay rising and are never reused). The events
+   * the buffer held, older than those, are evicted with them (oldest first, so the buffer holds one
+   * unbroken newest stretch of the stream). `events` may then be empty.
+   * @returns the sequence number of the last event appended (or counted as evicted).
+   * @throws {InvalidInputError} for an invalid event or evicted count. @throws {NotFoundError} for an unknown session.
    */
-  appendOutput(ref: string, events: OutputEvent | readonly OutputEvent[]): Promise<number> {
-    return appendOutputEvents(this.#ctx, ref, Array.isArray(events) ? events : [events as OutputEvent])
+  appendOutput(ref: string, events: OutputEvent | readonly OutputEvent[], options: AppendOutputOptions = {}): Promise<number> {
+    return appendOutputEvents(this.#ctx, ref, Array.isArray(events) ? events : [events as OutputEvent], options)
   }
 
   /** The output buffer's events in order, streamed. */
