@@ -60,13 +60,15 @@ The buffer keeps the newest --buffer-limit bytes (default: $SESS_OUTPUT_LIMIT, e
     const mode: RecordMode = process.stdin.isTTY && process.stdout.isTTY ? 'pty' : 'pipes'
     const size = terminalSize()
     const session = await store.create({cwd: process.cwd(), kind: flags.kind, name: flags.name, status: 'processing', tags: flags.tag, title: command.join(' ')})
-    if (limit !== undefined) await store.setOutputLimit(session.id, limit)
+    // The writer holds at most the buffer's bound of events the store has not taken yet.
+    const bound = (limit === undefined ? await store.outputStats(session.id) : await store.setOutputLimit(session.id, limit)).limit
     await store.append(session.id, {state: {command, height: size.rows, mode, term: process.env.TERM ?? null, width: size.cols}, type: 'state'})
     const say = (message: string) => {
       if (!flags.quiet && !this.jsonEnabled()) process.stderr.write(`${chalk.dim('sess:')} ${message}\n`)
     }
     say(`recording ${session.name} (${mode === 'pty' ? 'terminal' : 'pipes: stdout as o, stderr as e'}); replay with \`sess replay ${session.name}\``)
     const writer = new OutputWriter(store, session.id, {
+      limit: bound,
       onError: (error) => say(`${chalk.yellow('recording stopped')}: ${(error as Error).message}; the command runs on`),
     })
     let outcome
