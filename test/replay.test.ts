@@ -47,7 +47,7 @@ describe('sess record in a pseudo-terminal', () => {
     expect(replayed(home, 'interactive')).toEqual(seen)
     await using store = await openStore({home})
     const events = []
-    for await (const event of store.outputEvents('interactive')) events.push(event)
+    for await (const event of store.output('interactive')) events.push(event)
     expect(events.filter((e) => e.code === 'r').map((e) => e.data)).toEqual(['120x40'])
     expect(events.at(-1)).toMatchObject({code: 'x', data: '7'})
     const times = events.map((e) => e.time)
@@ -126,7 +126,7 @@ describe('the bounded buffer under a long stream', () => {
     expect([stats.events + stats.evictedEvents, stats.bytes + stats.evictedBytes]).toEqual([report.events, report.bytes])
     expect([stats.evictedEvents, stats.evictedBytes]).toEqual([report.evictedEvents, report.evictedBytes])
     const kept: string[] = []
-    for await (const event of store.outputEvents('firehose')) if (event.code === 'o') kept.push(event.data)
+    for await (const event of store.output('firehose')) if (event.code === 'o') kept.push(event.data)
     const tail = kept.join('')
     expect(tail.length).toBe(stats.bytes - 1) // all but the exit event's "0"
     expect(readFileSync(file).subarray(-tail.length).toString() === tail).toBe(true)

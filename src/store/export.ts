@@ -6,8 +6,9 @@ import type {ExportSession} from '../session/format.ts'
 import {assertValidName} from '../session/names.ts'
 import type {OutputEvent, Session, SessionRecord} from '../session/types.ts'
 import {insertInBatches, insertSession, type SessionRow, type StoreContext} from './context.ts'
+import {followOutput} from './output.ts'
 import {getSession} from './sessions.ts'
-import {readOutput, readRecords} from './transcript.ts'
+import {readRecords} from './transcript.ts'
 import type {RestoreOptions, RestoreResult} from './types.ts'
 
 /** See `Store.restore`. */
@@ -87,7 +88,7 @@ async function exportSession(ctx: StoreContext, session: Session): Promise<Expor
   const records: SessionRecord[] = []
   for await (const {record} of readRecords(ctx, session.id, {includeTrashed: true})) records.push(record)
   const output: OutputEvent[] = []
-  for await (const event of readOutput(ctx, session.id, {includeTrashed: true})) output.push(event)
+  for await (const {code, data, time} of followOutput(ctx, session.id, {includeTrashed: true})) output.push({code, data, time})
   return {output, records, session}
 }
 

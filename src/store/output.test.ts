@@ -34,21 +34,25 @@ describe('output buffer: append, bound, eviction', () => {
     const s = await store.create({kind: 'terminal', name: 'batch'})
     expect(await store.appendOutput(s.id, [out(0, 'a'), out(0.1, 'b'), {code: 'r', data: '100x30', time: 0.2}])).toBe(3)
     expect(await store.appendOutput('batch', out(0.3, 'é'))).toBe(4)
-    expect((await all(store.outputEvents(s.id))).map((e) => [e.seq, e.code, e.data])).toEqual([
+    expect((await all(store.output(s.id))).map((e) => [e.seq, e.code, e.data])).toEqual([
       [1, 'o', 'a'], [2, 'o', 'b'], [3, 'r', '100x30'], [4, 'o', 'é'],
     ])
+    expect((await all(store.output('batch', {after: 2}))).map((e) => e.seq)).toEqual([3, 4])
     const stats = await store.outputStats(s.id)
     expect(stats).toMatchObject({bytes: 10, events: 4, evictedBytes: 0, evictedEvents: 0, firstSeq: 1, firstTime: 0, lastSeq: 4, lastTime: 0.3, limit: 10 * 1024 * 1024, limitSource: 'store'})
     await expect(store.appendOutput(s.id, [out(1, 'ok'), {code: 'z', data: '', time: 1} as never])).rejects.toBeInstanceOf(InvalidInputError)
     await expect(store.appendOutput('nobody', out(0, 'x'))).rejects.toBeInstanceOf(NotFoundError)
     expect((await store.outputStats(s.id)).lastSeq).toBe(4) // the invalid batch wrote nothing
+    await store.remove(s.id)
+    await expect(all(store.output(s.id))).rejects.toBeInstanceOf(NotFoundError)
+    expect(await all(store.output(s.id, {follow: true, includeTrashed: true}))).toHaveLength(4) // a trashed session is not followed
   })
 
   it('keeps the newest whole events within a session bound and counts what it evicted', async () => {
     const s = await store.create({kind: 'terminal', name: 'small'})
     await store.setOutputLimit(s.id, 1000)
     for (let i = 0; i < 50; i++) await store.appendOutput(s.id, [out(i, `${String(i).padStart(2, '0')}${'x'.repeat(98)}`)]) // 100 bytes each
-    const kept = await all(store.outputEvents(s.id))
+    const kept = await all(store.output(s.id))
     expect(kept.map((e) => e.seq)).toEqual([41, 42, 43, 44, 45, 46, 47, 48, 49, 50])
     expect(await store.outputStats(s.id)).toMatchObject({bytes: 1000, events: 10, evictedBytes: 4000, evictedEvents: 40, limit: 1000, limitSource: 'session'})
     expect((await store.get(s.id)).outputBytes).toBe(1000)
@@ -67,7 +71,7 @@ describe('output buffer: append, bound, eviction', () => {
     // Three events (30 bytes) dropped by the caller, then two appended: seqs 3–5 are spent, 6–7 kept,
     // and 1–2, older than the dropped ones, are evicted too (oldest first: the buffer stays unbroken).
     expect(await store.appendOutput(s.id, [out(5, 'ccc'), out(6, 'dddd')], {evicted: {bytes: 30, events: 3}})).toBe(7)
-    expect((await all(store.outputEvents(s.id))).map((e) => [e.seq, e.data])).toEqual([[6, 'ccc'], [7, 'dddd']])
+    expect((await all(store.output(s.id))).map((e) => [e.seq, e.data])).toEqual([[6, 'ccc'], [7, 'dddd']])
     expect(await store.outputStats(s.id)).toMatchObject({bytes: 7, events: 2, evictedBytes: 33, evictedEvents: 5, firstSeq: 6, lastSeq: 7})
     expect((await store.get(s.id)).outputBytes).toBe(7)
     // Only evictions: everything held goes, the counts and the numbering move on.
@@ -116,7 +120,7 @@ describe('output buffer: append, bound, eviction', () => {
 describe('output buffer: follow and replay', () => {
   it('follows new events until the session completes, for a reader started before and one after the writer', async () => {
     const s = await store.create({kind: 'terminal', name: 'live', status: 'processing'})
-    const early = all(store.outputEvents(s.id, {follow: true, pollMs: 5}))
+    const early = all(store.output(s.id, {follow: true, pollMs: 5}))
     const writer = (async () => {
       for (let i = 1; i <= 30; i++) {
         await store.appendOutput(s.id, out(i / 100, `line ${i}\n`))
@@ -124,7 +128,7 @@ describe('output buffer: follow and replay', () => {
       }
     })()
     await new Promise((resolve) => setTimeout(resolve, 20))
-    const late = all(store.outputEvents(s.id, {follow: true, pollMs: 5}))
+    const late = all(store.output(s.id, {follow: true, pollMs: 5}))
     await writer
     await store.setStatus(s.id, 'completed')
     const expected = Array.from({length: 30}, (_, i) => `line ${i + 1}\n`)
@@ -136,7 +140,7 @@ describe('output buffer: follow and replay', () => {
     const s = await store.create({name: 'open-ended'})
     await store.appendOutput(s.id, out(0, 'a'))
     const controller = new AbortController()
-    const events = all(store.outputEvents(s.id, {follow: true, pollMs: 5, signal: controller.signal}))
+    const events = all(store.output(s.id, {follow: true, pollMs: 5, signal: controller.signal}))
     setTimeout(() => controller.abort(), 30)
     expect((await events).map((e) => e.data)).toEqual(['a'])
   })

@@ -6,10 +6,8 @@ import {isSessionId} from '../session/names.ts'
 import type {OutputEvent} from '../session/types.ts'
 import {byteLength, type StoreContext} from './context.ts'
 import {assertOutputLimit} from './output-limit.ts'
+import {inPages, PAGE} from './pages.ts'
 import {assertOutputEvent} from './validate.ts'
-
-/** Rows read per query when streaming the buffer (keyset pages on `seq`; the connection stays free between them). */
-const PAGE = 256
 
 /** How often a follower looks for new events, in ms, by default. */
 export const DEFAULT_FOLLOW_POLL_MS = 50
@@ -263,36 +261,39 @@ export async function setOutputLimit(ctx: StoreContext, ref: string, bytes: numb
   return outputStats(ctx, id)
 }
 
+/** Options of `store.output()`. */
+export interface ReadOutputOptions {
+  /** Only events with `seq` greater than this (default 0: all the buffer holds). */
+  after?: number
+  /** After the events held, wait for new ones until the session is `completed` or `terminated`, trashed or deleted, or `signal` aborts: `tail -f` for a session. */
+  follow?: boolean
+  /** How often a follower polls the database for new events, in ms (default {@link DEFAULT_FOLLOW_POLL_MS}). */
+  pollMs?: number
+  /** Aborting ends the stream (no error). */
+  signal?: AbortSignal
+  /** Also read a session in the trash. */
+  includeTrashed?: boolean
+}
+
 /**
- * See `Store.outputEvents`. Pages through the buffer by `seq`; with `follow`, when it runs out it
+ * See `Store.output`. Pages through the buffer by `seq`; with `follow`, when it runs out it
  * polls every `pollMs` until the session's status is final (then reads once more, so nothing
  * appended before the status changed is missed), or it is trashed or deleted, or `signal` aborts.
  */
-export async function* followOutput(
-  ctx: StoreContext,
-  ref: string,
-  options: {after?: number; follow?: boolean; pollMs?: number; signal?: AbortSignal; includeTrashed?: boolean} = {},
-): AsyncGenerator<StoredOutputEvent> {
+export async function* followOutput(ctx: StoreContext, ref: string, options: ReadOutputOptions = {}): AsyncGenerator<StoredOutputEvent> {
   const {id} = await ctx.row(ref, options.includeTrashed)
   const pollMs = options.pollMs ?? DEFAULT_FOLLOW_POLL_MS
   let last = options.after ?? 0
-  let lastRead = false
-  for (;;) {
-    if (options.signal?.aborted) return
-    const page = await ctx.db
-      .selectFrom('output_events')
-      .select(['seq', 'time', 'code', 'data'])
-      .where('session_id', '=', id)
-      .where('seq', '>', last)
-      .orderBy('seq')
-      .limit(PAGE)
-      .execute()
-    for (const row of page) {
+  for (let lastRead = false; ; ) {
+    const rows = inPages(last, (after) =>
+      ctx.db.selectFrom('output_events').select(['seq', 'time', 'code', 'data']).where('session_id', '=', id).where('seq', '>', after).orderBy('seq').limit(PAGE).execute(),
+    )
+    for await (const row of rows) {
+      if (options.signal?.aborted) return
       last = Number(row.seq)
       yield {code: row.code as OutputEvent['code'], data: row.data, seq: last, time: Number(row.time)}
     }
-    if (page.length === PAGE) continue
-    if (!options.follow || lastRead) return
+    if (!options.follow || lastRead || options.signal?.aborted) return
     const session = await ctx.db.selectFrom('sessions').select(['status', 'trashed_at']).where('id', '=', id).executeTakeFirst()
     if (!session || session.trashed_at !== null || FINAL_STATUSES.has(session.status)) lastRead = true
     else await sleep(pollMs, options.signal)

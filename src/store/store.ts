@@ -11,8 +11,8 @@ import {listVersions, saveOriginal} from './import.ts'
 import type {ListFilter} from './list-filter.ts'
 import {createSession, getSession, listSessions, removeSession, renameSession, setSessionStatus, untrashSession} from './sessions.ts'
 import {readSnapshot, saveSnapshot} from './snapshots.ts'
-import {type AppendOutputOptions, appendOutputEvents, followOutput, type OutputStats, outputStats, type ReplayOptions, type ReplayResult, type ReplaySink, replayOutput, setOutputLimit, type StoredOutputEvent} from './output.ts'
-import {appendRecord, readOutput, readRecords} from './transcript.ts'
+import {type AppendOutputOptions, appendOutputEvents, followOutput, type OutputStats, outputStats, type ReadOutputOptions, type ReplayOptions, type ReplayResult, type ReplaySink, replayOutput, setOutputLimit, type StoredOutputEvent} from './output.ts'
+import {appendRecord, readRecords} from './transcript.ts'
 import type {CreateSessionInput, RestoreOptions, RestoreResult, SaveInput, SaveResult, VersionInfo} from './types.ts'
 
 export {DEFAULT_SNAPSHOTS_KEPT} from './snapshots.ts'
@@ -139,17 +139,16 @@ export class Store implements AsyncDisposable {
     return appendOutputEvents(this.#ctx, ref, Array.isArray(events) ? events : [events as OutputEvent], options)
   }
 
-  /** The output buffer's events in order, streamed. */
-  output(ref: string, options: {includeTrashed?: boolean} = {}): AsyncGenerator<OutputEvent> {
-    return readOutput(this.#ctx, ref, options)
-  }
-
   /**
-   * The output buffer's events with their sequence numbers, from `seq` > `after`, streamed in
-   * pages. With `follow` it then waits for new events (polling every `pollMs`, default 50) until
-   * the session is `completed` or `terminated`, trashed, or `signal` aborts: `tail -f` for a session.
+   * The output buffer's events in order, with their sequence numbers, streamed from the database
+   * in pages (never the whole buffer in memory). With `follow` it then waits for new events
+   * (polling every `pollMs`, default 50) until the session is `completed` or `terminated`,
+   * trashed, or `signal` aborts: `tail -f` for a session.
+   *
+   * @param options.after only events with `seq` greater than this.
+   * @throws {NotFoundError} for an unknown session (or a trashed one, unless `includeTrashed`).
    */
-  outputEvents(ref: string, options: {after?: number; follow?: boolean; pollMs?: number; signal?: AbortSignal} = {}): AsyncGenerator<StoredOutputEvent> {
+  output(ref: string, options: ReadOutputOptions = {}): AsyncGenerator<StoredOutputEvent> {
     return followOutput(this.#ctx, ref, options)
   }
 

@@ -1,14 +1,9 @@
-import type {OutputEvent, SessionRecord, StoredRecord} from '../session/types.ts'
 import {checkFence} from '../lock/fence.ts'
 import {isSessionId} from '../session/names.ts'
+import type {SessionRecord, StoredRecord} from '../session/types.ts'
 import {byteLength, type StoreContext} from './context.ts'
+import {inPages, PAGE} from './pages.ts'
 import {assertRecord} from './validate.ts'
-
-/**
- * Rows read per query when streaming a transcript or output buffer. Pages (not one cursor) keep
- * the connection free between them, so a caller may write to the store while it iterates.
- */
-const PAGE = 256
 
 /**
  * See `Store.append`. The hot path: one write transaction of three statements — the session's
@@ -57,23 +52,4 @@ export async function* readRecords(ctx: StoreContext, ref: string, options: {aft
     ctx.db.selectFrom('records').select(['seq', 'body']).where('session_id', '=', row.id).where('seq', '>', last).orderBy('seq').limit(PAGE).execute(),
   )
   for await (const record of rows) yield {record: JSON.parse(record.body) as SessionRecord, seq: Number(record.seq)}
-}
-
-/** See `Store.output`. */
-export async function* readOutput(ctx: StoreContext, ref: string, options: {includeTrashed?: boolean}): AsyncGenerator<OutputEvent> {
-  const {id} = await ctx.row(ref, options.includeTrashed)
-  const rows = inPages(0, (last) =>
-    ctx.db.selectFrom('output_events').select(['seq', 'time', 'code', 'data']).where('session_id', '=', id).where('seq', '>', last).orderBy('seq').limit(PAGE).execute(),
-  )
-  for await (const row of rows) yield {code: row.code as OutputEvent['code'], data: row.data, time: Number(row.time)}
-}
-
-/** The rows `fetch` gives page after page (keyset pagination on `seq`), from `seq` > `after` until a short page. */
-async function* inPages<T extends {seq: number}>(after: number, fetch: (last: number) => Promise<T[]>): AsyncGenerator<T> {
-  for (let last = after; ; ) {
-    const page = await fetch(last)
-    yield* page
-    if (page.length < PAGE) return
-    last = Number(page.at(-1)!.seq)
-  }
 }

@@ -57,7 +57,7 @@ function slowStore(delayMs: number, writer: () => OutputWriter) {
 
 async function all(ref: string): Promise<StoredOutputEvent[]> {
   const events: StoredOutputEvent[] = []
-  for await (const event of store.outputEvents(ref)) events.push(event)
+  for await (const event of store.output(ref)) events.push(event)
   return events
 }
 
