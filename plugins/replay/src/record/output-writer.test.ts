@@ -183,5 +183,15 @@ describe('OutputWriter', () => {
     expect(writer.failed).toBe(true)
     expect(errors.map((error) => (error as Error).message)).toEqual(['disk full'])
     expect([writer.events, writer.pendingBytes]).toEqual([0, 0])
+    // A store that throws at once, not in a promise, is no different.
+    const throwing: OutputSink = {
+      appendOutput() {
+        throw new Error('closed')
+      },
+    }
+    const closed = new OutputWriter(throwing, 'nobody', {limit: 1000, onError: (error) => errors.push(error)})
+    closed.push('o', 'lost', 0)
+    await closed.close()
+    expect([closed.failed, (errors.at(-1) as Error).message]).toEqual([true, 'closed'])
   })
 })

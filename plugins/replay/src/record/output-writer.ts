@@ -115,7 +115,7 @@ export class OutputWriter {
     }
     if (this.#failed || !this.#pending()) return Promise.resolve()
     this.#due = true
-    // #drain awaits before it ends (there is something to write), so it clears #writing after this.
+    // #drain awaits before it ends (there is something to write, see #append), so it clears #writing after this.
     this.#writing = this.#drain()
     return this.#writing
   }
@@ -144,7 +144,7 @@ export class OutputWriter {
         const evicted = this.#evicted
         this.#evicted = {bytes: 0, events: 0}
         try {
-          await this.#store.appendOutput(this.#sessionId, batch, evicted.events > 0 ? {evicted} : {})
+          await this.#append(batch, evicted)
           this.events += batch.length + evicted.events
           this.bytes += this.#writingBytes + evicted.bytes
         } catch (error) {
@@ -156,6 +156,11 @@ export class OutputWriter {
     } finally {
       this.#writing = undefined
     }
+  }
+
+  /** Hands one batch to the store; as an async function it always suspends the loop, even for a store that throws at once. */
+  async #append(batch: OutputEvent[], evicted: {bytes: number; events: number}): Promise<void> {
+    await this.#store.appendOutput(this.#sessionId, batch, evicted.events > 0 ? {evicted} : {})
   }
 
   /** Whether anything waits for the store: queued events, or evictions it has not been told of. */
