@@ -66,7 +66,8 @@ describe('sess record without a terminal', () => {
   const home = join(tmp.path, 'pipes')
 
   test('records stdout and stderr as separate streams and passes both through', () => {
-    const result = sess(home, ['record', '--quiet', '--name', 'piped', '--', 'sh', '-c', 'echo out; echo err >&2; exit 3'])
+    // Two pipes have no order between them: the pause lets stdout's line arrive first.
+    const result = sess(home, ['record', '--quiet', '--name', 'piped', '--', 'sh', '-c', 'echo out; sleep 0.2; echo err >&2; exit 3'])
     expect([result.code, result.stdout, result.stderr]).toEqual([3, 'out\n', 'err\n'])
     expect(replayed(home, 'piped').toString()).toBe('out\nerr\n')
     expect(sess(home, ['restore', 'piped', '--format', 'output']).stdout).toBe('out\nerr\n')
@@ -87,7 +88,7 @@ describe('sess record without a terminal', () => {
     const result = sess(home, ['record', '--name', 'json-report', '--json', '--', 'true'])
     expect([result.code, result.stderr]).toEqual([0, ''])
     expect(JSON.parse(result.stdout)).toMatchObject({exitCode: 0, mode: 'pipes', name: 'json-report', status: 'completed'})
-    expect(sess(home, ['record', '--', 'no-such-command-anywhere']).code).toBe(4)
+    expect(sess(home, ['record', '--', 'no-such-command-anywhere']).code).toBe(127)
     expect(sess(home, ['record']).code).toBe(2)
     expect(sess(home, ['record', '--buffer-limit', 'lots', '--', 'true']).code).toBe(2)
   })

@@ -25,8 +25,6 @@ export interface StoreParts extends StoreContextParts {
   migrateLock: string
   /** Warnings from opening (e.g. permissions fixed). */
   warnings: string[]
-  /** Bound of an output buffer without its own, in bytes (default {@link DEFAULT_OUTPUT_LIMIT}). */
-  outputLimit?: number
 }
 
 /**

@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core'
 import {SessCommand} from '../../../../src/cli/base-command.ts'
 import {chalk} from '../../../../src/cli/style.ts'
 import {formatBytes} from '../../../../src/cli/units.ts'
-import {InvalidInputError, NotFoundError, parseByteSize} from '../../../../src/index.ts'
+import {CommandError, InvalidInputError, parseByteSize} from '../../../../src/index.ts'
 import {OutputWriter} from '../record/output-writer.ts'
 import {type RecordMode, runRecorded, terminalSize} from '../record/recorder.ts'
 
@@ -27,7 +27,7 @@ export interface RecordReport {
 
 export default class Record extends SessCommand<typeof Record> {
   static override summary = 'Run a command in a pseudo-terminal and record its output, with timings, into a session.'
-  static override description = `The command's input and output pass through untouched (keys, colours, full-screen programs, window resizes) while its output is recorded into the session's output buffer, which \`sess replay\` plays back. The session has status processing while the command runs, then completed (or terminated when a signal killed it), and sess exits with the command's exit status (128 + the signal number when killed).
+  static override description = `The command's input and output pass through untouched (keys, colours, full-screen programs, window resizes) while its output is recorded into the session's output buffer, which \`sess replay\` plays back. The session has status processing while the command runs, then completed (or terminated when a signal killed it), and sess exits with the command's exit status (128 + the signal number when killed), or 127 when the command is not found.
 
 Without a terminal (CI, a pipe) the command runs with pipes instead: stdout and stderr are recorded as separate streams (o and e) and stdin is passed on.
 
@@ -55,7 +55,7 @@ The buffer keeps the newest --buffer-limit bytes (default: $SESS_OUTPUT_LIMIT, e
     const command = this.positionals
     if (command.length === 0) throw new InvalidInputError('No command to record.', {hint: 'Put the command after --: sess record -- make test'})
     const limit = flags['buffer-limit'] === undefined ? undefined : parseByteSize('--buffer-limit', flags['buffer-limit'])
-    if (Bun.which(command[0]!) === null) throw new NotFoundError(`Command not found: ${command[0]}.`, {hint: 'Check the spelling and your PATH.'})
+    if (Bun.which(command[0]!) === null) throw new CommandError(command[0]!, true)
     const store = await this.store()
     const mode: RecordMode = process.stdin.isTTY && process.stdout.isTTY ? 'pty' : 'pipes'
     const size = terminalSize()
