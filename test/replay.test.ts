@@ -230,7 +230,8 @@ describe('asciicast interop', () => {
   /** What `asciinema cat FILE` prints (it needs a terminal, so it runs in one). */
   async function asciinemaCat(file: string): Promise<Buffer> {
     const run = inTerminal([asciinema!, 'cat', file])
-    expect(await run.exited).toBe(0)
+    const status = await run.exited
+    expect(status, `asciinema cat ${file} printed: ${Buffer.from(run.output()).toString().slice(-500)}`).toBe(0)
     return Buffer.from(run.output())
   }
 
