@@ -243,7 +243,8 @@ describe('asciicast interop', () => {
       const saved = await store.save({bytes, path: file})
       for (const version of [2, 3] as const) {
         const exported = await store.restore(saved.sessionId, {asciicastVersion: version, format: 'asciicast'})
-        expect(events(exported.bytes), `${file} as v${version}`).toEqual(events(bytes))
+        const want = events(bytes).filter(([, code]) => version === 3 || code !== 'x') // v2 has no exit events
+        expect(events(exported.bytes), `${file} as v${version}`).toEqual(want)
       }
     }
   })

@@ -165,11 +165,12 @@ function asciicastCode(code: OutputCode): OutputCode {
 /**
  * Writes `session` as asciicast v2: header `{version: 2, width, height, timestamp, title?}` (size
  * from {@link terminalSize}), then one `[time, code, data]` line per output event, `time` in
- * seconds since the start rounded to 6 decimals.
+ * seconds since the start rounded to 6 decimals. Exit events (`x`) are left out: v2 has no such
+ * event type (https://docs.asciinema.org/manual/asciicast/v2/), only v3 does.
  */
 function serialize(session: ExportSession): Uint8Array {
   const {width, height} = terminalSize(session)
-  const events = session.output.map((event) => [toMicros(event.time) / MICROS, asciicastCode(event.code), event.data] as const)
+  const events = session.output.filter((event) => event.code !== 'x').map((event) => [toMicros(event.time) / MICROS, asciicastCode(event.code), event.data] as const)
   return lines({version: 2, width, height, ...commonHeader(session)}, events)
 }
 
