@@ -126,6 +126,8 @@ async function replaceContent(trx: Kysely<Database>, id: string, parsed: ParsedS
   await trx.deleteFrom('output_events').where('session_id', '=', id).execute()
   const output = parsed.output.map((event, index) => ({bytes: byteLength(event.data), code: event.code, data: event.data, seq: index + 1, session_id: id, time: event.time}))
   await insertInBatches(trx, 'output_events', output)
+  // A new version's buffer starts afresh: numbered from 1, nothing evicted (its own bound stays).
+  await trx.updateTable('output_buffers').set({evicted_bytes: 0, evicted_events: 0, last_seq: output.length}).where('session_id', '=', id).execute()
 }
 
 /** Index fields a save sets from the parse of the original. */

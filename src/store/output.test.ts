@@ -92,6 +92,17 @@ describe('output buffer: append, bound, eviction', () => {
     expect(await store.outputStats(fresh.id)).toMatchObject({evictedEvents: 2, lastSeq: 3})
   })
 
+  it('starts the buffer afresh when a new version of an imported session is saved', async () => {
+    const cast = (text: string) => new TextEncoder().encode(`{"version": 2, "width": 80, "height": 24}\n[0.5, "o", "${text}"]\n[1, "o", "${text}"]\n`)
+    const {sessionId} = await store.save({bytes: cast('first'), path: 'demo.cast'})
+    await store.setOutputLimit(sessionId, 10)
+    await store.appendOutput(sessionId, [out(2, 'later-1'), out(3, 'later-2')])
+    expect(await store.outputStats(sessionId)).toMatchObject({evictedEvents: 3, lastSeq: 4, limit: 10})
+    await store.save({bytes: cast('second'), into: sessionId, path: 'demo.cast'})
+    expect(await store.outputStats(sessionId)).toMatchObject({bytes: 12, evictedBytes: 0, evictedEvents: 0, events: 2, firstSeq: 1, lastSeq: 2, limit: 10})
+    expect(await store.appendOutput(sessionId, out(4, 'x'))).toBe(3)
+  })
+
   it('takes the store-wide bound from openStore and SESS_OUTPUT_LIMIT, and a fork keeps the state', async () => {
     const home = join(dir.path, 'bounded')
     process.env.SESS_OUTPUT_LIMIT = '1KiB'
