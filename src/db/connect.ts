@@ -13,6 +13,12 @@ export interface MetadataDatabase {
    * before they return (SQLite: a second connection; see {@link SQLITE_RELAXED_SYNCHRONOUS}).
    */
   relaxedDb: Kysely<Database>
+  /**
+   * Closes both connections' database handles, releasing their file descriptors; call it after
+   * destroying both Kyselys (Kysely's driver closes a handle only once it has used it, so a
+   * connection that ran no query would otherwise stay open). Idempotent.
+   */
+  close: () => void
 }
 
 /**
@@ -32,7 +38,11 @@ export function connectDatabase(path: string): MetadataDatabase {
       throw error
     }
     const kysely = (database: typeof main) => new Kysely<Database>({dialect: new BunSqliteDialect(database)})
-    return {beginWrite: SQLITE_BEGIN_WRITE, db: kysely(main), relaxedDb: kysely(relaxed)}
+    const close = () => {
+      main.close(false)
+      relaxed.close(false)
+    }
+    return {beginWrite: SQLITE_BEGIN_WRITE, close, db: kysely(main), relaxedDb: kysely(relaxed)}
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
     throw new StorageError(`Cannot open the store database ${path}: ${(error as Error).message}`, {

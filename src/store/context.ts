@@ -43,6 +43,8 @@ export interface StoreContextParts {
   adoptedLeases: readonly LeaseRef[]
   /** Bound of an output buffer without its own, in bytes; default {@link DEFAULT_OUTPUT_LIMIT}. */
   outputLimit?: number
+  /** Releases the database's handles once both Kyselys are destroyed (see `MetadataDatabase.close`). */
+  closeDatabase: () => void
 }
 
 /** What the store's operations share: the database, blobs, bus, clock, leases and the write path. */
@@ -65,6 +67,7 @@ export class StoreContext {
   readonly #beginWrite: CompiledQuery
   readonly #relaxedDb: Kysely<Database>
   readonly #beforeClose = new Set<() => Promise<unknown>>()
+  readonly #closeDatabase: () => void
   #closed = false
 
   constructor(parts: StoreContextParts) {
@@ -76,6 +79,7 @@ export class StoreContext {
     this.bus = parts.bus
     this.now = parts.now
     this.lockWait = parts.lockWait
+    this.#closeDatabase = parts.closeDatabase
     for (const lease of parts.adoptedLeases) this.leases.set(lease.sessionId, lease)
   }
 
@@ -85,6 +89,7 @@ export class StoreContext {
     await Promise.allSettled([...this.#beforeClose].map((run) => run()))
     this.#closed = true
     await Promise.all([this.db.destroy(), this.#relaxedDb.destroy()])
+    this.#closeDatabase()
   }
 
   /**

@@ -69,17 +69,18 @@ export async function openStore(options: OpenStoreOptions = {}): Promise<Store> 
   const home = resolveHome(options.home)
   const warnings = prepareHome(home)
   const layout = storeLayout(home)
-  const {beginWrite, db, relaxedDb} = connectDatabase(layout.database)
+  const {beginWrite, close: closeDatabase, db, relaxedDb} = connectDatabase(layout.database)
   try {
     if (options.autoMigrate ?? true) await migrateToLatest(db, layout.migrateLock)
   } catch (error) {
     await Promise.all([db.destroy(), relaxedDb.destroy()])
+    closeDatabase()
     throw error
   }
   const bus = new LifecycleBus(options.onPluginError)
   for (const plugin of options.plugins ?? DEFAULT_PLUGINS) await bus.use(plugin)
   const blobs = new FileBlobStore(layout.blobs)
-  return new Store({adoptedLeases, beginWrite, blobs, bus, db, home, lockWait, migrateLock: layout.migrateLock, now: options.now ?? Date.now, outputLimit, relaxedDb, warnings})
+  return new Store({adoptedLeases, beginWrite, blobs, bus, closeDatabase, db, home, lockWait, migrateLock: layout.migrateLock, now: options.now ?? Date.now, outputLimit, relaxedDb, warnings})
 }
 
 /** The tokens in `SESS_LOCK_TOKEN` (comma-separated; empty entries ignored). */

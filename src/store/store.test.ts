@@ -1,4 +1,4 @@
-import {readdirSync, statSync} from 'node:fs'
+import {readdirSync, readlinkSync, statSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 import {tempDir} from '../../test/helpers/cli.ts'
@@ -231,6 +231,26 @@ describe('store: save, restore, fork, trash', () => {
     await store.remove('gone', {purge: true})
     await expect(store.get(saved.sessionId, {includeTrashed: true})).rejects.toBeInstanceOf(NotFoundError)
     expect(readdirSync(join(store.home, 'blobs'))).not.toContain(saved.sessionId)
+  })
+
+  it('leaves no file of the store open after close, whether or not it ever took a lock', async () => {
+    const openFiles = () =>
+      readdirSync('/proc/self/fd').flatMap((fd) => {
+        try {
+          const target = readlinkSync(`/proc/self/fd/${fd}`)
+          return target.startsWith(store.home) ? [target] : []
+        } catch {
+          return [] // closed while listed
+        }
+      })
+    await store.create({name: 'x'})
+    expect(openFiles().length).toBeGreaterThan(0)
+    await store.close()
+    expect(openFiles()).toEqual([])
+    const again = await openStore({home: store.home})
+    await (await again.lock('x')).release()
+    await again.close()
+    expect(openFiles()).toEqual([])
   })
 
   it('refuses writes after close', async () => {
