@@ -311,4 +311,13 @@ describe('symlinks planted in the store', () => {
     }
     expect(readdirSync(real)).toEqual([])
   })
+
+  test('a symlink planted as the database is refused with exit 1, and what it points to is never created', () => {
+    const home = join(dir.path, 'planted-db')
+    mkdirSync(home, {mode: 0o700})
+    const target = join(dir.path, 'planted-target.db')
+    symlinkSync(target, join(home, 'sess.db'))
+    expectCleanError(run(home, ['list']), 1, /symlink stands in place of the database/)
+    expect(existsSync(target)).toBe(false)
+  })
 })

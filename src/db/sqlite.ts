@@ -1,5 +1,5 @@
 import {Database as BunDatabase} from 'bun:sqlite'
-import {closeSync, constants, openSync} from 'node:fs'
+import {closeSync, constants, lstatSync, openSync} from 'node:fs'
 import {SqliteDialect, type SqliteDatabase, type SqliteStatement} from 'kysely'
 
 /** How long a statement waits for another process's write lock before failing, in ms. */
@@ -14,13 +14,36 @@ export const BUSY_TIMEOUT_MS = 10_000
  * SQLite-only settings live here, at the dialect seam; queries elsewhere stay portable.
  */
 export function openSqlite(path: string, synchronous: 'FULL' | typeof SQLITE_RELAXED_SYNCHRONOUS = 'FULL'): BunDatabase {
-  closeSync(openSync(path, constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW, 0o600))
+  createPrivately(path)
   const database = new BunDatabase(path, {create: false, readwrite: true, strict: true})
   database.run(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`)
   database.run('PRAGMA journal_mode = WAL')
   database.run(`PRAGMA synchronous = ${synchronous}`)
   database.run('PRAGMA foreign_keys = ON')
   return database
+}
+
+/**
+ * Creates the database file with mode 0600 if it is missing; refuses a symlink in its place.
+ *
+ * An existing file is never opened here: closing any descriptor of a file drops every POSIX
+ * (fcntl) lock the process holds on it, those of SQLite's own connections included, and another
+ * process could then checkpoint and delete the WAL under a live connection
+ * (https://www.sqlite.org/howtocorrupt.html, "Posix advisory locks canceled by a separate thread
+ * doing close()"). A store opened twice in one process, and the store's own second connection,
+ * would do exactly that.
+ *
+ * @throws an `Error` with code `ELOOP` for a symlink, or what creating the file threw.
+ */
+function createPrivately(path: string): void {
+  const stat = lstatSync(path, {throwIfNoEntry: false})
+  if (stat?.isSymbolicLink()) throw Object.assign(new Error(`${path} is a symbolic link`), {code: 'ELOOP'})
+  if (stat) return
+  try {
+    closeSync(openSync(path, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600))
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error // created meanwhile by another process: not ours to open
+  }
 }
 
 /**
