@@ -6,7 +6,7 @@
  */
 import {closeSync, fdatasyncSync, fsyncSync, openSync} from 'node:fs'
 import {join} from 'node:path'
-import {writeAll} from '../../plugins/persistence/src/blobs/atomic-write.ts'
+import {writeAll} from '../../src/os/write-all.ts'
 import type {MessageRecord, Store} from '../../src/index.ts'
 import {median, timeMs, timeSyncMs} from './stats.ts'
 

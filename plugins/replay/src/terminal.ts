@@ -1,23 +1,6 @@
-import {writeSync} from 'node:fs'
+import {writeAll} from '../../../src/os/write-all.ts'
 
 const encoder = new TextEncoder()
-
-/**
- * Writes all of `data` to `fd`, continuing after short writes and waiting out `EAGAIN` (a
- * non-blocking terminal or pipe that is full), so that output is never dropped or reordered.
- */
-export function writeFully(fd: number, data: Uint8Array | string): void {
-  const bytes = typeof data === 'string' ? encoder.encode(data) : data
-  let offset = 0
-  while (offset < bytes.length) {
-    try {
-      offset += writeSync(fd, bytes, offset, bytes.length - offset)
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error
-      Bun.sleepSync(1)
-    }
-  }
-}
 
 /**
  * Output to `fd` that survives its reader going away: the first write that fails with `EPIPE`
@@ -39,11 +22,11 @@ export class Passthrough {
     return this.#broken
   }
 
-  /** Writes all of `data` (see {@link writeFully}) unless the reader went away. */
+  /** Writes all of `data` (see `writeAll`) unless the reader went away. */
   write(data: Uint8Array | string): void {
     if (this.#broken) return
     try {
-      writeFully(this.#fd, data)
+      writeAll(this.#fd, typeof data === 'string' ? encoder.encode(data) : data)
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code
       if (code !== 'EPIPE' && code !== 'EIO') throw error

@@ -1,7 +1,8 @@
 import {randomBytes} from 'node:crypto'
-import {closeSync, constants, fsyncSync, linkSync, openSync, renameSync, unlinkSync, writeSync} from 'node:fs'
+import {closeSync, constants, fsyncSync, linkSync, openSync, renameSync, unlinkSync} from 'node:fs'
 import {basename, dirname, join} from 'node:path'
 import {ConflictError, StorageError} from '../../../../src/errors/index.ts'
+import {writeAll} from '../../../../src/os/write-all.ts'
 
 /** Options of {@link writeFileAtomic}. */
 export interface AtomicWriteOptions {
@@ -47,16 +48,6 @@ export function writeFileAtomic(path: string, bytes: Uint8Array, options: Atomic
       throw new ConflictError(`${path} already exists.`, {hint: 'Pass --force to replace it, or choose another path.'})
     }
     throw toStorageError(error, `write ${path}`)
-  }
-}
-
-/** Writes all of `bytes` to `fd`, continuing after short writes. */
-export function writeAll(fd: number, bytes: Uint8Array): void {
-  let offset = 0
-  while (offset < bytes.length) {
-    const written = writeSync(fd, bytes, offset, bytes.length - offset)
-    if (written <= 0) throw Object.assign(new Error('write returned 0 bytes'), {code: 'EIO'})
-    offset += written
   }
 }
 

@@ -2,7 +2,8 @@ import {Args, Flags} from '@oclif/core'
 import {resolve} from 'node:path'
 import {SessCommand} from '../../../../src/cli/base-command.ts'
 import {InvalidInputError} from '../../../../src/errors/index.ts'
-import {writeAll, writeFileAtomic} from '../blobs/atomic-write.ts'
+import {writeAll} from '../../../../src/os/write-all.ts'
+import {writeFileAtomic} from '../blobs/atomic-write.ts'
 
 /** `sess restore --json` output. */
 export interface RestoreReport {
