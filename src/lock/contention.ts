@@ -1,5 +1,6 @@
 import ms from 'ms'
 import {LockError} from '../errors/index.ts'
+import {sleep} from '../os/sleep.ts'
 import type {StoreContext} from '../store/context.ts'
 import {describeHolder, describeLease} from './describe.ts'
 import {holderOf, type LockRow, readLock, takeOver} from './table.ts'
@@ -65,16 +66,6 @@ export async function lockedError(ctx: StoreContext, row: LockRow, action: 'lock
  */
 export async function pause(attempt: number, remaining: number, signal?: AbortSignal): Promise<void> {
   signal?.throwIfAborted()
-  const delay = Math.max(0, Math.min(remaining, Math.min(2 ** attempt, MAX_POLL_MS) * (0.5 + Math.random())))
-  await new Promise<void>((resolve, reject) => {
-    const onAbort = () => {
-      clearTimeout(timer)
-      reject(signal!.reason)
-    }
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort)
-      resolve()
-    }, delay)
-    signal?.addEventListener('abort', onAbort, {once: true})
-  })
+  await sleep(Math.min(remaining, Math.min(2 ** attempt, MAX_POLL_MS) * (0.5 + Math.random())), signal)
+  signal?.throwIfAborted()
 }

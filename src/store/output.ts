@@ -2,6 +2,7 @@ import type {Kysely} from 'kysely'
 import type {Database} from '../db/schema.ts'
 import {InvalidInputError, NotFoundError} from '../errors/index.ts'
 import {checkFence} from '../lock/fence.ts'
+import {sleep} from '../os/sleep.ts'
 import {isSessionId} from '../session/names.ts'
 import type {OutputEvent} from '../session/types.ts'
 import {byteLength, type StoreContext} from './context.ts'
@@ -353,18 +354,4 @@ export async function replayOutput(ctx: StoreContext, ref: string, sink: ReplayS
 async function assertMarker(ctx: StoreContext, id: string, label: string): Promise<void> {
   const found = await ctx.db.selectFrom('output_events').select('seq').where('session_id', '=', id).where('code', '=', 'm').where('data', '=', label).limit(1).executeTakeFirst()
   if (!found) throw new NotFoundError(`The output buffer has no marker ${JSON.stringify(label)}.`, {hint: 'A time in seconds works too; markers are `m` events.'})
-}
-
-/** Resolves after `ms` (at once when ≤ 0), or as soon as `signal` aborts. */
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  if (ms <= 0 || signal?.aborted) return Promise.resolve()
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer)
-      signal?.removeEventListener('abort', done)
-      resolve()
-    }
-    const timer = setTimeout(done, ms)
-    signal?.addEventListener('abort', done, {once: true})
-  })
 }
