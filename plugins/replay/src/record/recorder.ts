@@ -1,4 +1,4 @@
-import {constants} from 'node:os'
+import {exitStatus, relaySignals, TERMINAL_SIGNALS} from '../../../../src/os/child-process.ts'
 import {Passthrough} from '../terminal.ts'
 import type {OutputWriter} from './output-writer.ts'
 import {enterRawMode} from './termios.ts'
@@ -37,11 +37,14 @@ export interface RecordOutcome {
 /** How long to wait, after the command exits, for its terminal to deliver the last output (a background child may hold it open), in ms. */
 const DRAIN_MS = 250
 
-/** Signals sess passes on to the command rather than dying of them. */
-const FORWARDED: Readonly<Record<RecordMode, NodeJS.Signals[]>> = {
-  // In pipes mode the command shares sess's process group: the terminal already sends it ^C and ^\.
-  pipes: ['SIGTERM', 'SIGHUP'],
-  pty: ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'],
+/**
+ * Signals sess passes on to the command rather than dying of them, and those it outlives. In
+ * pipes mode the command shares sess's process group, so the terminal already sends it ^C and ^\:
+ * sess outlives them to record its end.
+ */
+const RELAYED: Readonly<Record<RecordMode, {forward: NodeJS.Signals[]; outlive: readonly NodeJS.Signals[]}>> = {
+  pipes: {forward: ['SIGTERM', 'SIGHUP'], outlive: TERMINAL_SIGNALS},
+  pty: {forward: ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'], outlive: []},
 }
 
 /** Runs `options.command`, passing its I/O through and recording it (see {@link RecordMode}). */
@@ -86,7 +89,7 @@ async function runInTerminal({command, env, recordInput, size = terminalSize(), 
   }
   process.stdin.on('data', onInput)
   process.stdout.on('resize', onResize)
-  const stopForwarding = forwardSignals(proc, 'pty')
+  const stopForwarding = relaySignals(proc, RELAYED.pty.forward, RELAYED.pty.outlive)
   try {
     await proc.exited
     await Promise.race([ended, Bun.sleep(DRAIN_MS)])
@@ -103,7 +106,7 @@ async function runInTerminal({command, env, recordInput, size = terminalSize(), 
 
 async function runWithPipes({command, env, writer}: RecordOptions): Promise<RecordOutcome> {
   const proc = Bun.spawn(command, {env, stderr: 'pipe', stdin: 'inherit', stdout: 'pipe'})
-  const stopForwarding = forwardSignals(proc, 'pipes')
+  const stopForwarding = relaySignals(proc, RELAYED.pipes.forward, RELAYED.pipes.outlive)
   // When sess's reader goes away (`sess record -- yes | head`), the command gets the SIGPIPE it would have got without sess.
   const pump = async (stream: ReadableStream<Uint8Array>, fd: number, code: 'o' | 'e') => {
     const out = new Passthrough(fd, () => proc.kill('SIGPIPE'))
@@ -120,24 +123,6 @@ async function runWithPipes({command, env, writer}: RecordOptions): Promise<Reco
   return outcome(proc)
 }
 
-/** Passes the signals of {@link FORWARDED} on to `proc` while it runs; returns the function that stops. */
-function forwardSignals(proc: Bun.Subprocess, mode: RecordMode): () => void {
-  const handlers = FORWARDED[mode].map((signal) => {
-    const handler = () => proc.kill(signal)
-    process.on(signal, handler)
-    return [signal, handler] as const
-  })
-  // In pipes mode ^C and ^\ reach the command from the terminal; sess outlives them to record its end.
-  const ignore = () => {}
-  if (mode === 'pipes') for (const signal of ['SIGINT', 'SIGQUIT'] as const) process.on(signal, ignore)
-  return () => {
-    for (const [signal, handler] of handlers) process.off(signal, handler)
-    if (mode === 'pipes') for (const signal of ['SIGINT', 'SIGQUIT'] as const) process.off(signal, ignore)
-  }
-}
-
 function outcome(proc: Bun.Subprocess): RecordOutcome {
-  const signal = proc.signalCode === null ? null : String(proc.signalCode)
-  if (signal !== null) return {exitCode: 128 + (constants.signals[signal as NodeJS.Signals] ?? 0), signal}
-  return {exitCode: proc.exitCode ?? 1, signal: null}
+  return {exitCode: exitStatus(proc), signal: proc.signalCode === null ? null : String(proc.signalCode)}
 }

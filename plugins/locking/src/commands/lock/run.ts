@@ -1,9 +1,9 @@
 import {Args, Flags} from '@oclif/core'
-import {constants} from 'node:os'
 import {SessCommand} from '../../../../../src/cli/base-command.ts'
 import {chalk} from '../../../../../src/cli/style.ts'
 import {parseDurationFlag} from '../../../../../src/cli/units.ts'
 import {CommandError, InvalidInputError} from '../../../../../src/errors/index.ts'
+import {exitStatus, relaySignals, TERMINAL_SIGNALS} from '../../../../../src/os/child-process.ts'
 
 /** `sess lock run --json` output (after the command ends). */
 export interface RunReport {
@@ -13,22 +13,11 @@ export interface RunReport {
   exitCode: number
 }
 
-/** A finished child's exit status as a shell reports it: its exit code, or 128 + n when killed by signal n. */
-function exitStatus(child: {exitCode: number | null; signalCode: number | NodeJS.Signals | null}): number {
-  const {exitCode, signalCode} = child
-  if (signalCode === null) return exitCode ?? 1
-  return 128 + (typeof signalCode === 'number' ? signalCode : constants.signals[signalCode])
-}
-
-/** Signals passed on to the command while it runs. */
-const FORWARDED = ['SIGTERM', 'SIGHUP'] as const
-
 /**
- * Signals sess outlives while the command runs, so that it can release the lock after it: ^C and
- * ^\ reach the command from the terminal itself (it shares sess's process group), and passing them
- * on as well would deliver them twice.
+ * Signals passed on to the command while it runs. sess outlives ^C and ^\ (which reach the command
+ * from the terminal, as it shares sess's process group), so that it can release the lock after it.
  */
-const FROM_TERMINAL = ['SIGINT', 'SIGQUIT'] as const
+const FORWARDED: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGHUP']
 
 export default class LockRun extends SessCommand<typeof LockRun> {
   static override summary = "Run a command while holding a session's lock (like flock(1))."
@@ -66,15 +55,11 @@ Exit status: CMD's own (128 + n when CMD was killed by signal n); 3 when the loc
     } catch (error) {
       throw new CommandError(command[0]!, (error as NodeJS.ErrnoException).code === 'ENOENT', {cause: error})
     }
-    const forward = (signal: NodeJS.Signals) => child.kill(signal)
-    const outlive = () => undefined
-    for (const signal of FORWARDED) process.on(signal, forward)
-    for (const signal of FROM_TERMINAL) process.on(signal, outlive)
+    const stopRelaying = relaySignals(child, FORWARDED, TERMINAL_SIGNALS)
     try {
       await child.exited
     } finally {
-      for (const signal of FORWARDED) process.off(signal, forward)
-      for (const signal of FROM_TERMINAL) process.off(signal, outlive)
+      stopRelaying()
     }
     const report = {exitCode: exitStatus(child), fencingToken: lease.token, sessionId: lease.sessionId}
     await lease.release()
