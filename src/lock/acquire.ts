@@ -3,6 +3,7 @@ import {lockHolder} from '../os/process.ts'
 import {isSessionId} from '../session/names.ts'
 import type {StoreContext} from '../store/context.ts'
 import {lockedError, pause, staleReason} from './contention.ts'
+import {leaseNotHeld} from './describe.ts'
 import {Lease} from './lease.ts'
 import {checkTtl, checkWait, DEFAULT_LEASE_TTL} from './options.ts'
 import {type Grant, grantIfFree, holderOf, readLock, takeOver} from './table.ts'
@@ -102,9 +103,7 @@ export async function leaseFromToken(ctx: StoreContext, text: string): Promise<L
   const now = ctx.now()
   if (Number(row.token) > ref.token || row.lease_id === null || Number(row.expires_at) <= now) {
     const why = Number(row.token) > ref.token ? `the lock was granted again since (now fencing token ${row.token})` : row.lease_id === null ? 'it was released' : 'it expired without renewal'
-    throw new LockError(`The lease on session ${session.name} (fencing token ${ref.token}) no longer holds its lock: ${why}.`, {
-      hint: 'Take the lock again with `sess lock acquire`.',
-    })
+    throw leaseNotHeld(session.name, ref.token, why)
   }
   const grant = {...ref, expiresAt: Number(row.expires_at), holder: holderOf(row), ttl: Number(row.ttl_ms)}
   return new Lease(ctx, grant, false)

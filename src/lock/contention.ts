@@ -2,7 +2,7 @@ import ms from 'ms'
 import {LockError} from '../errors/index.ts'
 import {sleep} from '../os/sleep.ts'
 import type {StoreContext} from '../store/context.ts'
-import {describeHolder, describeLease} from './describe.ts'
+import {describeHolder, describeLease, sessionName} from './describe.ts'
 import {holderOf, type LockRow, readLock, takeOver} from './table.ts'
 
 /** Longest pause between two looks at a contended lock, ms (randomised around it so that waiters spread). */
@@ -51,8 +51,7 @@ export async function awaitUnlocked(ctx: StoreContext, row: LockRow | undefined,
 
 /** The error for a lock still held by someone else when a wait ends. */
 export async function lockedError(ctx: StoreContext, row: LockRow, action: 'lock' | 'write to'): Promise<LockError> {
-  const session = await ctx.db.selectFrom('sessions').select('name').where('id', '=', row.session_id).executeTakeFirst()
-  const name = session?.name ?? row.session_id
+  const name = await sessionName(ctx.db, row.session_id)
   return new LockError(`Could not ${action} session ${name}: it is locked by ${describeHolder(row)} (fencing token ${row.token}, ${describeLease(row, ctx.now())}).`, {
     hint: `Wait longer (--wait 30s, or {wait} in the library), or see who holds it with \`sess lock status ${name}\`.`,
   })

@@ -3,7 +3,7 @@ import ms from 'ms'
 import type {Database} from '../db/schema.ts'
 import {LockError} from '../errors/index.ts'
 import type {StoreContext} from '../store/context.ts'
-import {describeHolder} from './describe.ts'
+import {describeHolder, sessionName} from './describe.ts'
 import {type LockRow, readLock} from './table.ts'
 import type {LeaseRef} from './token.ts'
 
@@ -45,8 +45,7 @@ export async function checkFence(ctx: StoreContext, trx: Kysely<Database>, sessi
 
 /** The error for a write under lease `own` that no longer holds the lock (`row` as it is now). */
 async function leaseLost(trx: Kysely<Database>, own: LeaseRef, row: LockRow | undefined, now: number): Promise<LockError> {
-  const session = await trx.selectFrom('sessions').select('name').where('id', '=', own.sessionId).executeTakeFirst()
-  const name = session?.name ?? own.sessionId
+  const name = await sessionName(trx, own.sessionId)
   const token = Number(row?.token ?? 0)
   const why =
     !row || token < own.token

@@ -1,6 +1,7 @@
 import {LockError} from '../errors/index.ts'
 import type {LockHolder} from '../session/types.ts'
 import type {StoreContext} from '../store/context.ts'
+import {leaseNotHeld, sessionName} from './describe.ts'
 import {checkTtl} from './options.ts'
 import {releaseOnSignal} from './signals.ts'
 import {releaseLease, renewLease} from './table.ts'
@@ -159,9 +160,6 @@ export class Lease implements AsyncDisposable, LeaseRef {
   }
 
   async #notHeld(why: string): Promise<LockError> {
-    const session = await this.#ctx.db.selectFrom('sessions').select('name').where('id', '=', this.sessionId).executeTakeFirst()
-    return new LockError(`The lease on session ${session?.name ?? this.sessionId} (fencing token ${this.token}) no longer holds its lock: ${why}.`, {
-      hint: 'Take the lock again (sess lock acquire, or store.lock) and redo the work from the session as it is now.',
-    })
+    return leaseNotHeld(await sessionName(this.#ctx.db, this.sessionId), this.token, why)
   }
 }

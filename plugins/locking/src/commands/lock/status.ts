@@ -3,6 +3,7 @@ import ms from 'ms'
 import {SessCommand} from '../../../../../src/cli/base-command.ts'
 import {chalk} from '../../../../../src/cli/style.ts'
 import {renderTable} from '../../../../../src/cli/table.ts'
+import {describeExpiry} from '../../../../../src/lock/describe.ts'
 import type {LockState} from '../../../../../src/session/types.ts'
 
 export default class LockStatus extends SessCommand<typeof LockStatus> {
@@ -31,15 +32,10 @@ export default class LockStatus extends SessCommand<typeof LockStatus> {
       String(lock.token),
       `pid ${lock.holder.pid} on ${lock.holder.host}`,
       lock.held ? ms(Math.max(0, now - lock.acquiredAt)) : '-',
-      lock.held ? lease(lock, now) : `released ${ms(Math.max(0, now - (lock.releasedAt ?? now)))} ago`,
+      lock.held ? describeExpiry(lock.expiresAt, now) : `released ${ms(Math.max(0, now - (lock.releasedAt ?? now)))} ago`,
       lock.stale !== null ? chalk.yellow(`stale: ${lock.stale}`) : lock.held ? chalk.green('held') : 'free',
     ])
     this.log(renderTable(['SESSION', 'TOKEN', 'HOLDER', 'HELD FOR', 'LEASE', 'STATE'], rows))
     return locks
   }
-}
-
-function lease(lock: LockState, now: number): string {
-  const left = lock.expiresAt - now
-  return left > 0 ? `expires in ${ms(left)}` : `expired ${ms(-left)} ago`
 }
