@@ -30,8 +30,8 @@ export async function readLock(ctx: StoreContext, executor: Kysely<Database>, se
 }
 
 /**
- * Grants the lock of the live session `ref` (an id, or a name when `byName`) if it is free (never
- * locked, or released): one upsert, whose `INSERT … SELECT` also resolves `ref`.
+ * Grants the lock of the live session `ref` (by id or by name) if it is free (never locked, or
+ * released): one upsert, whose `INSERT … SELECT` also resolves `ref`.
  *
  * @returns the session's id and the new fencing token, or `undefined` when there is no such live
  *   session or a lease holds its lock (expired or not).
@@ -46,24 +46,27 @@ export async function grantIfFree(
   const result = await ctx.prepared.execute(
     executor,
     `lock.grant.${column}`,
-    (param) =>
-      executor
+    (param) => {
+      const lease = leaseColumns(param)
+      const columns = Object.keys(lease) as (keyof typeof lease)[]
+      return executor
         .insertInto('locks')
-        .columns(['session_id', 'token', ...LEASE_COLUMNS])
+        .columns(['session_id', 'token', ...columns])
         .expression((eb) =>
           eb
             .selectFrom('sessions')
-            .select(['id', eb.lit(1).as('token'), ...LEASE_COLUMNS.map((name) => eb.val(leaseColumns(param)[name]).as(name))])
+            .select(['id', eb.lit(1).as('token'), ...columns.map((name) => eb.val(lease[name]).as(name))])
             .where(column, '=', param('ref'))
             .where('trashed_at', 'is', null),
         )
         .onConflict((conflict) =>
           conflict
             .column('session_id')
-            .doUpdateSet((eb) => ({...leaseColumns(param), token: eb('locks.token', '+', 1)}))
+            .doUpdateSet((eb) => ({...lease, token: eb('locks.token', '+', 1)}))
             .where('locks.lease_id', 'is', null),
         )
-        .returning(['session_id', 'token']),
+        .returning(['session_id', 'token'])
+    },
     {ref: 'id' in ref ? ref.id : ref.name, ...grantValues(grant)},
   )
   const row = result.rows[0]
@@ -173,21 +176,8 @@ function whereUnchanged<Q extends UpdateQueryBuilder<Database, 'locks', 'locks',
     .where((eb) => eb(eb.fn.coalesce('lease_id', sql.lit('')), '=', param('seenLease'))) as Q
 }
 
-/** The columns a grant sets, besides the session and the token. */
-const LEASE_COLUMNS = [
-  'acquired_at',
-  'expires_at',
-  'holder_boot_id',
-  'holder_host',
-  'holder_pid',
-  'holder_start_time',
-  'lease_id',
-  'released_at',
-  'renewed_at',
-  'ttl_ms',
-] as const
-
-function leaseColumns(param: (name: string) => never): Record<(typeof LEASE_COLUMNS)[number], never> {
+/** The columns a grant sets (besides the session and the token), each bound to a parameter of {@link grantValues}. */
+function leaseColumns(param: (name: string) => never) {
   return {
     acquired_at: param('now'),
     expires_at: param('expires'),
