@@ -57,7 +57,8 @@ export function bootId(): string | null {
 
 /** The calling process as a session owner: host name, pid and start time. */
 export function currentOwner(): SessionOwner {
-  return {host: hostname(), pid: process.pid, startTime: processStartTime(process.pid)}
+  const {host, pid, startTime} = lockHolder()
+  return {host, pid, startTime}
 }
 
 /**
