@@ -227,9 +227,13 @@ describe('asciicast interop', () => {
   const asciinema = Bun.which('asciinema')
   const events = (bytes: Uint8Array) => asciicastFormat.parse!(bytes).output.map((e) => [Math.round(e.time * 1e6), e.code, e.data])
 
+  // On its first run asciinema saves an install id in its config home, and several started at once
+  // in a fresh home race to create that directory. Given an id, it writes nothing there.
+  const asciinemaEnv = {ASCIINEMA_INSTALL_ID: 'sess-tests'}
+
   /** What `asciinema cat FILE` prints (it needs a terminal, so it runs in one). */
   async function asciinemaCat(file: string): Promise<Buffer> {
-    const run = inTerminal([asciinema!, 'cat', file])
+    const run = inTerminal([asciinema!, 'cat', file], {env: asciinemaEnv})
     const status = await run.exited
     expect(status, `asciinema cat ${file} printed: ${Buffer.from(run.output()).toString().slice(-500)}`).toBe(0)
     return Buffer.from(run.output())
@@ -277,7 +281,7 @@ describe('asciicast interop', () => {
     expect(await asciinemaCat(join(dir, 'rec-cast.cast'))).toEqual(replayed(home, 'rec-cast'))
     expect(replayed(home, 'rec-cast').toString()).toBe('\u001b[1mbold\u001b[0m ✓\r\ntwo\r\n')
     // asciinema plays it too.
-    const play = inTerminal([asciinema!, 'play', '--speed', '100', join(dir, 'rec-cast.cast')])
+    const play = inTerminal([asciinema!, 'play', '--speed', '100', join(dir, 'rec-cast.cast')], {env: asciinemaEnv})
     expect(await play.exited).toBe(0)
     expect(Buffer.from(play.output()).toString()).toContain('two')
   })
