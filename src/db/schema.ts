@@ -40,6 +40,8 @@ export interface SessionsTable {
   tokens: number | null
   output_bytes: number
   version_count: number
+  /** 1: pinned, never collected by `sess gc`; 0 otherwise. */
+  pinned: Generated<number>
 }
 
 /** Tags of a session, one row each (portable filtering). */

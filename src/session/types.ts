@@ -78,6 +78,8 @@ export interface Session {
   outputBytes: number
   /** Number of saved versions of the original (0 for a natively recorded session). */
   versionCount: number
+  /** Whether the session is pinned: `sess gc` never collects it, whatever the retention policy. */
+  pinned: boolean
 }
 
 /** A part of a message. */

@@ -262,6 +262,7 @@ export function emptyRow(id: string, name: string, kind: string, now: number): S
     owner_pid: null,
     owner_start_time: null,
     parent_id: null,
+    pinned: 0,
     provider: null,
     record_count: 0,
     status: 'active',

@@ -62,6 +62,7 @@ export async function forkSession(ctx: StoreContext, ref: string, name: string):
     owner_pid: owner.pid,
     owner_start_time: owner.startTime,
     parent_id: source.id,
+    pinned: 0,
     status: 'active',
     trashed_at: null,
     version_count: latest ? 1 : 0,

@@ -20,6 +20,7 @@ export function toSession(row: Selectable<SessionsTable>, tags: string[]): Sessi
     outputBytes: Number(row.output_bytes),
     owner: row.owner_host === null || row.owner_pid === null ? null : {host: row.owner_host, pid: Number(row.owner_pid), startTime: row.owner_start_time},
     parentId: row.parent_id,
+    pinned: Number(row.pinned) === 1,
     provider: row.provider,
     recordCount: Number(row.record_count),
     status: row.status as SessionStatus,

@@ -112,6 +112,13 @@ export async function removeSession(ctx: StoreContext, ref: string, purge: boole
   return session
 }
 
+/** See `Store.pin`. */
+export async function pinSession(ctx: StoreContext, ref: string, pinned: boolean): Promise<Session> {
+  const row = await ctx.row(ref, true)
+  await ctx.write((trx) => trx.updateTable('sessions').set({pinned: pinned ? 1 : 0}).where('id', '=', row.id).execute())
+  return getSession(ctx, row.id, true)
+}
+
 /** See `Store.untrash`. */
 export async function untrashSession(ctx: StoreContext, ref: string): Promise<Session> {
   const row = await ctx.row(ref, true)

@@ -253,6 +253,17 @@ describe('store: save, restore, fork, trash', () => {
     expect(openFiles()).toEqual([])
   })
 
+  it('pins and unpins, in the trash too; a fork is not pinned', async () => {
+    await store.save({bytes: transcript, name: 'kept'})
+    expect((await store.get('kept')).pinned).toBe(false)
+    expect((await store.pin('kept')).pinned).toBe(true)
+    expect((await store.fork('kept', 'kept-fork')).pinned).toBe(false)
+    await store.remove('kept')
+    expect((await store.pin('kept', false)).pinned).toBe(false)
+    expect((await store.list({trashed: true})).map((s) => [s.name, s.pinned])).toEqual([['kept', false]])
+    await expect(store.pin('nope')).rejects.toBeInstanceOf(NotFoundError)
+  })
+
   it('refuses writes after close', async () => {
     const s = await store.create({name: 'x'})
     await store.close()

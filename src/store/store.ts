@@ -9,7 +9,7 @@ import {StoreContext, type StoreContextParts} from './context.ts'
 import {forkSession, restoreSession} from './export.ts'
 import {listVersions, saveOriginal} from './import.ts'
 import type {ListFilter} from './list-filter.ts'
-import {createSession, getSession, listSessions, removeSession, renameSession, setSessionStatus, untrashSession} from './sessions.ts'
+import {createSession, getSession, listSessions, pinSession, removeSession, renameSession, setSessionStatus, untrashSession} from './sessions.ts'
 import {readSnapshot, saveSnapshot} from './snapshots.ts'
 import {type AppendOutputOptions, appendOutputEvents, followOutput, type OutputStats, outputStats, type ReadOutputOptions, type ReplayOptions, type ReplayResult, type ReplaySink, replayOutput, setOutputLimit, type StoredOutputEvent} from './output.ts'
 import {appendRecord, readRecords} from './transcript.ts'
@@ -254,6 +254,17 @@ export class Store implements AsyncDisposable {
    */
   untrash(ref: string): Promise<Session> {
     return untrashSession(this.#ctx, ref)
+  }
+
+  /**
+   * Pins a session (or with `pinned: false` unpins it): `gc` never collects a pinned session,
+   * whatever the retention policy says. A session in the trash may be pinned too (it is then
+   * never purged). Pinning is not a write to the session's content, so it needs no lock.
+   *
+   * @throws {NotFoundError} for an unknown session.
+   */
+  pin(ref: string, pinned = true): Promise<Session> {
+    return pinSession(this.#ctx, ref, pinned)
   }
 
   /**

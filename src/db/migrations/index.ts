@@ -2,6 +2,7 @@ import type {Migration, MigrationProvider} from 'kysely/migration'
 import * as initial from './2026-11-21T00-initial.ts'
 import * as locks from './2026-11-21T01-locks.ts'
 import * as outputBuffer from './2026-11-21T02-output-buffer.ts'
+import * as cleanup from './2026-11-21T03-cleanup.ts'
 
 /**
  * Every migration, by dated name, statically imported (no file-system scan at run time, so the
@@ -11,6 +12,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '2026-11-21T00-initial': initial,
   '2026-11-21T01-locks': locks,
   '2026-11-21T02-output-buffer': outputBuffer,
+  '2026-11-21T03-cleanup': cleanup,
 }
 
 /** A Kysely `MigrationProvider` over {@link MIGRATIONS}. */

@@ -106,6 +106,7 @@ export function sessionOf(fields: Partial<Session> = {}): Session {
     tokens: null,
     outputBytes: 0,
     versionCount: 0,
+    pinned: false,
     ...fields,
   }
 }
