@@ -2,6 +2,7 @@ import {dlopen, FFIType, read} from 'bun:ffi'
 import {closeSync, constants, openSync} from 'node:fs'
 import {StorageError} from '../errors/index.ts'
 
+const LOCK_SH = 1
 const LOCK_EX = 2
 const LOCK_NB = 4
 const EWOULDBLOCK = 11
@@ -21,27 +22,28 @@ function errno(): number {
   return pointer === null ? 0 : read.i32(pointer, 0)
 }
 
-/** An exclusive flock(2) held on an open lock file; released by closing it. */
+/** A flock(2) held on an open lock file (exclusive, or shared); released by closing it. */
 export interface FileLock extends Disposable {
   /** Closes the file, which releases the lock. Idempotent. */
   release(): void
 }
 
 /**
- * Takes an exclusive `flock(2)` on `path` (created 0600 if missing, never followed if a symlink).
+ * Takes an exclusive (or with `shared`, a shared) `flock(2)` on `path` (created 0600 if missing, never followed if a symlink).
  * The kernel releases it when the process dies, so a crash never leaves it held. The file is
  * never deleted (deleting a flock file races with its next holder).
  *
  * @param options.wait `true` blocks until granted; `false` returns `undefined` at once when held elsewhere.
+ * @param options.shared take a shared lock: many holders at once, none while an exclusive one is held.
  * @throws {StorageError} when the file cannot be opened or flock fails for another reason.
  * @example
  * ```ts
  * using lock = lockFile(join(home, 'migrate.lock'), {wait: true})
  * ```
  */
-export function lockFile(path: string, options: {wait: true}): FileLock
-export function lockFile(path: string, options: {wait: false}): FileLock | undefined
-export function lockFile(path: string, options: {wait: boolean}): FileLock | undefined {
+export function lockFile(path: string, options: {wait: true; shared?: boolean}): FileLock
+export function lockFile(path: string, options: {wait: false; shared?: boolean}): FileLock | undefined
+export function lockFile(path: string, options: {wait: boolean; shared?: boolean}): FileLock | undefined {
   libc ??= loadLibc()
   let fd: number
   try {
@@ -50,7 +52,8 @@ export function lockFile(path: string, options: {wait: boolean}): FileLock | und
     throw new StorageError(`Cannot open lock file ${path}: ${(error as Error).message}`, {cause: error})
   }
   for (;;) {
-    if (libc.flock(fd, options.wait ? LOCK_EX : LOCK_EX | LOCK_NB) === 0) break
+    const mode = options.shared ? LOCK_SH : LOCK_EX
+    if (libc.flock(fd, options.wait ? mode : mode | LOCK_NB) === 0) break
     const code = errno()
     if (code === EINTR) continue
     closeSync(fd)

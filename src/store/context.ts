@@ -9,6 +9,7 @@ import {LockBusyError} from '../lock/fence.ts'
 import type {LeaseRef} from '../lock/token.ts'
 import {isSessionId} from '../session/names.ts'
 import type {BlobStore} from './blob-store.ts'
+import {ContentLock} from './content-lock.ts'
 import {DEFAULT_OUTPUT_LIMIT} from './output-limit.ts'
 
 const COMMIT = CompiledQuery.raw('commit')
@@ -45,6 +46,8 @@ export interface StoreContextParts {
   outputLimit?: number
   /** Releases the database's handles once both Kyselys are destroyed (see `MetadataDatabase.close`). */
   closeDatabase: () => void
+  /** The store-wide lock file on content (see {@link ContentLock}). */
+  contentLock: string
 }
 
 /** What the store's operations share: the database, blobs, bus, clock, leases and the write path. */
@@ -64,6 +67,8 @@ export class StoreContext {
   readonly leases = new Map<string, LeaseRef>()
   /** How long a write that holds no lease waits for another holder's lock, ms. */
   readonly lockWait: number
+  /** Held shared by a write from its blob's first byte until its row commits; exclusive by a sweep for litter. */
+  readonly content: ContentLock
   readonly #beginWrite: CompiledQuery
   readonly #relaxedDb: Kysely<Database>
   readonly #beforeClose = new Set<() => Promise<unknown>>()
@@ -80,6 +85,7 @@ export class StoreContext {
     this.now = parts.now
     this.lockWait = parts.lockWait
     this.#closeDatabase = parts.closeDatabase
+    this.content = new ContentLock(parts.contentLock)
     for (const lease of parts.adoptedLeases) this.leases.set(lease.sessionId, lease)
   }
 

@@ -49,7 +49,7 @@ export async function forkSession(ctx: StoreContext, ref: string, name: string):
   const now = ctx.now()
   const id = ctx.newId(now)
   const latest = await ctx.db.selectFrom('versions').selectAll().where('session_id', '=', source.id).orderBy('version', 'desc').limit(1).executeTakeFirst()
-  const blob = latest ? await ctx.blobs.put(id, await ctx.blobs.get(source.id, {...latest, bytes: Number(latest.bytes)})) : undefined
+  const original = latest ? await ctx.blobs.get(source.id, {...latest, bytes: Number(latest.bytes)}) : undefined
   const owner = currentOwner()
   const row: SessionRow = {
     ...source,
@@ -67,18 +67,22 @@ export async function forkSession(ctx: StoreContext, ref: string, name: string):
     trashed_at: null,
     version_count: latest ? 1 : 0,
   }
-  await ctx.writeWithBlob(
-    {blob: blob?.blob, newSession: true, sessionId: id},
-    async (trx) => {
-      await insertSession(trx, row, tags)
-      if (latest && blob) await trx.insertInto('versions').values({...latest, ...blob, created_at: now, session_id: id, version: 1}).execute()
-      await copyRows(trx, 'records', source.id, id)
-      await copyRows(trx, 'output_events', source.id, id)
-      const buffer = await trx.selectFrom('output_buffers').selectAll().where('session_id', '=', source.id).executeTakeFirst()
-      if (buffer) await trx.insertInto('output_buffers').values({...buffer, session_id: id}).execute()
-    },
-    {name},
-  )
+  // Under the content lock (shared) from the blob's first byte until its row commits (see ContentLock).
+  await ctx.content.shared(async () => {
+    const blob = original ? await ctx.blobs.put(id, original) : undefined
+    await ctx.writeWithBlob(
+      {blob: blob?.blob, newSession: true, sessionId: id},
+      async (trx) => {
+        await insertSession(trx, row, tags)
+        if (latest && blob) await trx.insertInto('versions').values({...latest, ...blob, created_at: now, session_id: id, version: 1}).execute()
+        await copyRows(trx, 'records', source.id, id)
+        await copyRows(trx, 'output_events', source.id, id)
+        const buffer = await trx.selectFrom('output_buffers').selectAll().where('session_id', '=', source.id).executeTakeFirst()
+        if (buffer) await trx.insertInto('output_buffers').values({...buffer, session_id: id}).execute()
+      },
+      {name},
+    )
+  })
   const session = await getSession(ctx, id)
   await ctx.bus.emit('session.created', {session})
   return session

@@ -12,6 +12,14 @@ export interface StoreLayout {
   blobs: string
   /** Taken (flock) while migrations run. */
   migrateLock: string
+  /** Shared by writers of content, exclusive by a sweep for litter (see `ContentLock`). */
+  contentLock: string
+  /** Taken (flock) by a `sess gc` run, so that two never overlap. */
+  gcLock: string
+  /** Where `sess gc` and `sess doctor --fix` move what they cannot repair, for the trash's grace period. */
+  quarantine: string
+  /** Settings (`sess config`), JSON. */
+  config: string
 }
 
 /**
@@ -30,7 +38,16 @@ export function resolveHome(home?: string, env: NodeJS.ProcessEnv = process.env)
 
 /** The paths of a store whose home is `home`. */
 export function storeLayout(home: string): StoreLayout {
-  return {blobs: join(home, 'blobs'), database: join(home, 'sess.db'), home, migrateLock: join(home, 'migrate.lock')}
+  return {
+    blobs: join(home, 'blobs'),
+    config: join(home, 'config.json'),
+    contentLock: join(home, 'content.lock'),
+    database: join(home, 'sess.db'),
+    gcLock: join(home, 'gc.lock'),
+    home,
+    migrateLock: join(home, 'migrate.lock'),
+    quarantine: join(home, 'quarantine'),
+  }
 }
 
 /**

@@ -34,37 +34,39 @@ export async function saveOriginal(ctx: StoreContext, input: SaveInput): Promise
   const id = target?.id ?? ctx.newId(now)
   const explicit = target || input.name === undefined ? undefined : assertValidName(input.name)
   if (explicit !== undefined) await ctx.assertNameFree(explicit) // before any byte is written
-  const blob = await ctx.blobs.put(id, bytes)
   let name = target?.name ?? explicit ?? ''
-  const written = {blob: blob.blob, newSession: !target, sessionId: id}
-  const outcome = await ctx.writeWithBlob(
-    written,
-    async (trx) => {
-      if (target) await checkFence(ctx, trx, id)
-      // Checked again inside the write transaction, so that two processes saving the same bytes
-      // cannot both add them, nor two imports take the same generated name.
-      const existing = await findSaved(trx, digest, target?.id)
-      if (existing) return {existing}
-      if (!target) {
-        name ||= await ctx.freeName(trx, importName(input.path, parsed))
-        await insertSession(trx, {...emptyRow(id, name, parsed.kind, parsed.meta.createdAt ?? now), status: 'completed'}, tags)
-      }
-      const current = await trx.selectFrom('sessions').select('version_count').where('id', '=', id).executeTakeFirstOrThrow()
-      const version = Number(current.version_count) + 1
-      await trx
-        .insertInto('versions')
-        .values({...blob, created_at: now, damage: JSON.stringify(parsed.damage), format: parsed.format, session_id: id, version})
-        .execute()
-      await replaceContent(trx, id, parsed)
-      await trx.updateTable('sessions').set(indexFields(parsed, bytes.length, version, now)).where('id', '=', id).execute()
-      return {version}
-    },
-    explicit === undefined ? undefined : {name: explicit},
-  )
-  if (outcome.existing) {
-    await ctx.discardBlob(written)
-    return {...outcome.existing, format: parsed.format}
-  }
+  // Under the content lock (shared) from the blob's first byte until its row commits: a sweep for litter never takes it meanwhile.
+  const outcome = await ctx.content.shared(async () => {
+    const blob = await ctx.blobs.put(id, bytes)
+    const written = {blob: blob.blob, newSession: !target, sessionId: id}
+    const result = await ctx.writeWithBlob(
+      written,
+      async (trx) => {
+        if (target) await checkFence(ctx, trx, id)
+        // Checked again inside the write transaction, so that two processes saving the same bytes
+        // cannot both add them, nor two imports take the same generated name.
+        const existing = await findSaved(trx, digest, target?.id)
+        if (existing) return {existing}
+        if (!target) {
+          name ||= await ctx.freeName(trx, importName(input.path, parsed))
+          await insertSession(trx, {...emptyRow(id, name, parsed.kind, parsed.meta.createdAt ?? now), status: 'completed'}, tags)
+        }
+        const current = await trx.selectFrom('sessions').select('version_count').where('id', '=', id).executeTakeFirstOrThrow()
+        const version = Number(current.version_count) + 1
+        await trx
+          .insertInto('versions')
+          .values({...blob, created_at: now, damage: JSON.stringify(parsed.damage), format: parsed.format, session_id: id, version})
+          .execute()
+        await replaceContent(trx, id, parsed)
+        await trx.updateTable('sessions').set(indexFields(parsed, bytes.length, version, now)).where('id', '=', id).execute()
+        return {version}
+      },
+      explicit === undefined ? undefined : {name: explicit},
+    )
+    if (result.existing) await ctx.discardBlob(written)
+    return result
+  })
+  if (outcome.existing) return {...outcome.existing, format: parsed.format}
   const session = await getSession(ctx, id)
   if (!target) await ctx.bus.emit('session.created', {session})
   await ctx.bus.emit('session.saved', {created: !target, session, version: outcome.version})

@@ -80,7 +80,7 @@ export async function openStore(options: OpenStoreOptions = {}): Promise<Store> 
   const bus = new LifecycleBus(options.onPluginError)
   for (const plugin of options.plugins ?? DEFAULT_PLUGINS) await bus.use(plugin)
   const blobs = new FileBlobStore(layout.blobs)
-  return new Store({adoptedLeases, beginWrite, blobs, bus, closeDatabase, db, home, lockWait, migrateLock: layout.migrateLock, now: options.now ?? Date.now, outputLimit, relaxedDb, warnings})
+  return new Store({adoptedLeases, beginWrite, blobs, bus, closeDatabase, contentLock: layout.contentLock, db, home, lockWait, migrateLock: layout.migrateLock, now: options.now ?? Date.now, outputLimit, relaxedDb, warnings})
 }
 
 /** The tokens in `SESS_LOCK_TOKEN` (comma-separated; empty entries ignored). */

@@ -11,17 +11,20 @@ export async function saveSnapshot(ctx: StoreContext, ref: string, state: unknow
   if (!Number.isInteger(keep) || keep < 1) throw new InvalidInputError(`keep must be a whole number ≥ 1, not ${keep}.`)
   const bytes = encodeState(state)
   const {id} = await ctx.row(ref)
-  const blob = await ctx.blobs.put(id, bytes)
   const now = ctx.now()
-  const {pruned, seq} = await ctx.writeWithBlob({blob: blob.blob, newSession: false, sessionId: id}, async (trx) => {
-    await checkFence(ctx, trx, id)
-    const last = await trx.selectFrom('snapshots').select((eb) => eb.fn.max('seq').as('seq')).where('session_id', '=', id).executeTakeFirst()
-    const next = Number(last?.seq ?? 0) + 1
-    await trx.insertInto('snapshots').values({...blob, created_at: now, seq: next, session_id: id}).execute()
-    const old = await trx.selectFrom('snapshots').select('blob').where('session_id', '=', id).where('seq', '<=', next - keep).execute()
-    if (old.length > 0) await trx.deleteFrom('snapshots').where('session_id', '=', id).where('seq', '<=', next - keep).execute()
-    await trx.updateTable('sessions').set({last_activity_at: now}).where('id', '=', id).execute()
-    return {pruned: old.map((row) => row.blob), seq: next}
+  // Under the content lock (shared) from the blob's first byte until its row commits (see ContentLock).
+  const {pruned, seq} = await ctx.content.shared(async () => {
+    const blob = await ctx.blobs.put(id, bytes)
+    return ctx.writeWithBlob({blob: blob.blob, newSession: false, sessionId: id}, async (trx) => {
+      await checkFence(ctx, trx, id)
+      const last = await trx.selectFrom('snapshots').select((eb) => eb.fn.max('seq').as('seq')).where('session_id', '=', id).executeTakeFirst()
+      const next = Number(last?.seq ?? 0) + 1
+      await trx.insertInto('snapshots').values({...blob, created_at: now, seq: next, session_id: id}).execute()
+      const old = await trx.selectFrom('snapshots').select('blob').where('session_id', '=', id).where('seq', '<=', next - keep).execute()
+      if (old.length > 0) await trx.deleteFrom('snapshots').where('session_id', '=', id).where('seq', '<=', next - keep).execute()
+      await trx.updateTable('sessions').set({last_activity_at: now}).where('id', '=', id).execute()
+      return {pruned: old.map((row) => row.blob), seq: next}
+    })
   })
   // After the commit: a crash here leaves only unreferenced files, which gc removes.
   for (const old of pruned) await ctx.blobs.delete(id, old)
