@@ -11,6 +11,9 @@
  * @module
  */
 export * from './bus/index.ts'
+export {CONFIG_KEYS, type SessConfig} from '../plugins/cleanup/src/config.ts'
+export type {GcOptions, GcReport, KeptSession} from '../plugins/cleanup/src/gc.ts'
+export {DEFAULT_TRASH_GRACE, type RetentionPolicy, type RetentionRule} from '../plugins/cleanup/src/policy.ts'
 export type {SessHooks, SessPluginHook} from './cli/hooks.ts'
 export * from './errors/index.ts'
 export * from './lock/index.ts'

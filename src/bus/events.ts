@@ -56,11 +56,29 @@ export interface LockCheckingPayload {
   dead?: string
 }
 
-/** A planned deletion of `sess gc`. */
+/**
+ * What `sess gc` does to one thing (see {@link GcItem}): `trash` a session (the retention policy),
+ * `purge` a session from the trash (its grace period is over), `delete` a file (a temp file left by
+ * a crash, a quarantine batch past its grace period), `quarantine` content no row names, `release`
+ * a stale lock, `unindex` a row whose content is missing or damaged.
+ */
+export type GcAction = 'trash' | 'purge' | 'delete' | 'quarantine' | 'release' | 'unindex'
+
+/** What a {@link GcItem} is about. */
+export type GcItemType = 'session' | 'trashed-session' | 'temp-file' | 'orphan' | 'stale-lock' | 'missing-content' | 'quarantine'
+
+/** One thing `sess gc` plans to do (`gc.planned`) or did (`gc.completed`). */
 export interface GcItem {
+  action: GcAction
+  type: GcItemType
   sessionId: string | null
+  /** The session's name, when the item is about a session. */
+  name: string | null
+  /** The file or directory concerned, when there is one. */
   path: string | null
+  /** Why, e.g. `last activity 40d ago, older than 30d (maxAge)`. */
   reason: string
+  /** Bytes concerned: freed (`delete`, `purge`), moved (`trash`, `quarantine`) or 0. */
   bytes: number
 }
 
@@ -79,6 +97,11 @@ export interface BeforeEvents {
   'session.saving': SavingPayload
   'session.restoring': RestoringPayload
   'lock.checking': LockCheckingPayload
+  /**
+   * Before gc acts: a handler may return `{items}` without some of them (they are then kept, and
+   * reported as skipped), or veto the whole run. Items a handler adds or changes are ignored: gc
+   * only ever does what it planned.
+   */
   'gc.planned': {items: GcItem[]}
 }
 

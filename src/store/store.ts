@@ -1,3 +1,6 @@
+import {policyFromConfig, readConfig, type SessConfig, writeSetting} from '../../plugins/cleanup/src/config.ts'
+import {type GcOptions, type GcReport, runGc} from '../../plugins/cleanup/src/gc.ts'
+import type {RetentionPolicy} from '../../plugins/cleanup/src/policy.ts'
 import type {LifecycleBus} from '../bus/index.ts'
 import {type MigrationState, migrateToLatest, migrationStatus} from '../db/migrate.ts'
 import {acquireLock, leaseFromToken, type LockOptions} from '../lock/acquire.ts'
@@ -6,6 +9,7 @@ import {lockStates} from '../lock/status.ts'
 import type {SessionStatus} from '../session/status.ts'
 import type {LockState, OutputEvent, Session, SessionRecord, StoredRecord} from '../session/types.ts'
 import {StoreContext, type StoreContextParts} from './context.ts'
+import {storeLayout} from './home.ts'
 import {forkSession, restoreSession} from './export.ts'
 import {listVersions, saveOriginal} from './import.ts'
 import type {ListFilter} from './list-filter.ts'
@@ -310,6 +314,53 @@ export class Store implements AsyncDisposable {
    */
   locks(ref?: string): Promise<LockState[]> {
     return lockStates(this.#ctx, ref)
+  }
+
+  /**
+   * Applies a retention policy and cleans what crashes leave (DESIGN §3 `sess gc`). Without
+   * `policy`, the one the settings file holds (`sess config set gc.maxAge 30d`…). In order:
+   * - releases stale locks (lease expired, or holder provably dead);
+   * - deletes temp files of atomic writes that never finished; moves content no row names into
+   *   `$SESS_HOME/quarantine/`; unindexes rows whose content is missing or of the wrong length
+   *   (all under the store's content lock, so that no write in flight is touched);
+   * - moves the sessions the policy names to the trash (see {@link RetentionPolicy}: never a
+   *   pinned one, one locked by a live lease, or one in use by a live owner);
+   * - deletes sessions that were in the trash, and quarantine batches, for longer than the
+   *   grace period (`policy.trashGrace`, default 7 days).
+   *
+   * Before acting it emits `gc.planned`, whose handlers may take items out or veto the run; after,
+   * `gc.completed`. Every item done is in the report with its reason and bytes; nothing else is
+   * deleted. Two runs never overlap (`gc.lock`). A run killed at any instant leaves the store
+   * consistent, and the next run finishes the job.
+   *
+   * @param options.dryRun plan only: nothing changes (no lock taken, no file created).
+   * @throws {LockError} when another run holds the store past `options.wait` ms (default 0).
+   * @throws {VetoError} when a `gc.planned` handler vetoes. @throws {InvalidInputError} for an invalid policy or setting.
+   */
+  gc(policy?: RetentionPolicy, options: GcOptions = {}): Promise<GcReport> {
+    const layout = storeLayout(this.home)
+    return runGc(this.#ctx, layout, policy ?? policyFromConfig(readConfig(layout)), options)
+  }
+
+  /**
+   * The settings of this store (`$SESS_HOME/config.json`, `sess config`), by dotted key.
+   *
+   * @throws {StorageError} when the file cannot be read or is not valid.
+   */
+  config(): SessConfig {
+    this.#ctx.assertOpen()
+    return readConfig(storeLayout(this.home))
+  }
+
+  /**
+   * Sets a setting (`gc.maxAge` to `30d`…), or with `undefined` removes it; the file is written
+   * atomically. See `SessConfig` for the keys.
+   *
+   * @returns the settings now. @throws {InvalidInputError} for an unknown key or a value that does not fit it.
+   */
+  async setConfig(key: string, value: string | undefined): Promise<SessConfig> {
+    this.#ctx.assertOpen()
+    return this.#ctx.content.shared(async () => writeSetting(storeLayout(this.home), key, value))
   }
 
   /** Every schema migration and whether it is applied, oldest first (`sess migrate --status`). */
