@@ -1,3 +1,4 @@
+import {closeSync, constants, openSync} from 'node:fs'
 import {locking} from '../../plugins/locking/src/plugin.ts'
 import {FileBlobStore} from '../../plugins/persistence/src/blobs/file-blob-store.ts'
 import {persistence} from '../../plugins/persistence/src/plugin.ts'
@@ -5,6 +6,7 @@ import {replay} from '../../plugins/replay/src/plugin.ts'
 import {type HandlerFailure, LifecycleBus, type SessPlugin} from '../bus/index.ts'
 import {connectDatabase} from '../db/connect.ts'
 import {migrateToLatest} from '../db/migrate.ts'
+import {StorageError} from '../errors/index.ts'
 import {checkWait} from '../lock/options.ts'
 import {parseLeaseToken} from '../lock/token.ts'
 import {prepareHome, resolveHome, storeLayout} from './home.ts'
@@ -69,6 +71,7 @@ export async function openStore(options: OpenStoreOptions = {}): Promise<Store> 
   const home = resolveHome(options.home)
   const warnings = prepareHome(home)
   const layout = storeLayout(home)
+  ensureFile(layout.contentLock)
   const {beginWrite, close: closeDatabase, db, relaxedDb} = connectDatabase(layout.database)
   try {
     if (options.autoMigrate ?? true) await migrateToLatest(db, layout.migrateLock)
@@ -81,6 +84,15 @@ export async function openStore(options: OpenStoreOptions = {}): Promise<Store> 
   for (const plugin of options.plugins ?? DEFAULT_PLUGINS) await bus.use(plugin)
   const blobs = new FileBlobStore(layout.blobs)
   return new Store({adoptedLeases, beginWrite, blobs, bus, closeDatabase, contentLock: layout.contentLock, db, home, lockWait, migrateLock: layout.migrateLock, now: options.now ?? Date.now, outputLimit, relaxedDb, warnings})
+}
+
+/** Creates `path` (0600, never through a symlink) if missing, so that taking a lock on it later creates nothing. */
+function ensureFile(path: string): void {
+  try {
+    closeSync(openSync(path, constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW, 0o600))
+  } catch (error) {
+    throw new StorageError(`Cannot create ${path}: ${(error as Error).message}`, {cause: error, hint: 'Check the permissions of the store directory; sess never follows a symlink in it.'})
+  }
 }
 
 /** The tokens in `SESS_LOCK_TOKEN` (comma-separated; empty entries ignored). */
