@@ -1,5 +1,8 @@
+import {type AutoGc, type AutoGcOptions, startAutoGc} from '../../plugins/cleanup/src/auto-gc.ts'
 import {policyFromConfig, readConfig, type SessConfig, writeSetting} from '../../plugins/cleanup/src/config.ts'
+import {type DoctorOptions, type DoctorReport, runDoctor} from '../../plugins/cleanup/src/doctor.ts'
 import {type GcOptions, type GcReport, runGc} from '../../plugins/cleanup/src/gc.ts'
+import {type StoreStats, storeStats} from '../../plugins/cleanup/src/stats.ts'
 import type {RetentionPolicy} from '../../plugins/cleanup/src/policy.ts'
 import type {LifecycleBus} from '../bus/index.ts'
 import {type MigrationState, migrateToLatest, migrationStatus} from '../db/migrate.ts'
@@ -340,6 +343,58 @@ export class Store implements AsyncDisposable {
   gc(policy?: RetentionPolicy, options: GcOptions = {}): Promise<GcReport> {
     const layout = storeLayout(this.home)
     return runGc(this.#ctx, layout, policy ?? policyFromConfig(readConfig(layout)), options)
+  }
+
+  /**
+   * Runs {@link gc} every `options.interval` ms (at least 1 s) until the handle is stopped or the
+   * store closes (`close()` waits for a run in progress). Runs never overlap, here or with gc in
+   * other processes: a run that finds the store-wide gc lock held is skipped. Failures go to
+   * `options.onError` (default: a line on stderr) and the timer goes on; the timer never keeps
+   * the process alive.
+   *
+   * @example
+   * ```ts
+   * const auto = store.startAutoGc({interval: 3_600_000, policy: {maxAge: 30 * 86_400_000}})
+   * // … later, or just store.close()
+   * await auto.stop()
+   * ```
+   * @throws {InvalidInputError} for an interval under 1,000 ms.
+   */
+  startAutoGc(options: AutoGcOptions): AutoGc {
+    this.#ctx.assertOpen()
+    return startAutoGc((policy) => this.gc(policy), options, (stop) => this.#ctx.beforeClose(stop))
+  }
+
+  /**
+   * Checks the store for leaks and damage (DESIGN §3 `sess doctor`), without changing anything
+   * unless `options.fix`: the database's integrity and schema, stale locks, `active` /
+   * `processing` / `waiting_for_input` sessions whose owner is provably dead, temp files, content
+   * without rows and rows without content, lengths and SHA-256 of every blob (unless `checksums:
+   * false`), index counters, file modes (home and directories 0700, files 0600), symlinks, output
+   * buffers over their bound, the trash and the quarantine past their grace period, and
+   * descriptors this process left open in the store during the run. Emits `doctor.finding` for
+   * each finding.
+   *
+   * With `fix` it repairs what is safe (releases stale locks, marks dead owners' sessions
+   * `terminated`, deletes temp files, fixes modes, evicts output, re-indexes counters) and moves
+   * what is not into `$SESS_HOME/quarantine/` (orphans, symlinks, damaged blobs, whose rows are
+   * unindexed); the trash and the quarantine are left to `gc`.
+   *
+   * @returns every finding with whether it was fixed, and `clean` when nothing is left to do.
+   * @throws {LockError} with `fix`, when a gc run holds the store.
+   */
+  doctor(options: DoctorOptions = {}): Promise<DoctorReport> {
+    return runDoctor(this.#ctx, storeLayout(this.home), options)
+  }
+
+  /**
+   * Figures of the whole store (`sess stats`): live sessions by status and kind, pinned ones,
+   * records, content and output bytes, the trash, the quarantine, held and stale locks, and the
+   * bytes of the database and the blob files on disk. Reads aggregates of the index (no content)
+   * and the sizes of the store's files.
+   */
+  stats(): Promise<StoreStats> {
+    return storeStats(this.#ctx, storeLayout(this.home))
   }
 
   /**

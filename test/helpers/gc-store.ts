@@ -47,13 +47,14 @@ export const GC_FIXTURES: readonly GcFixture[] = [
 
 /**
  * Fills a new store at `home` with {@link GC_FIXTURES} and returns it open, with its clock at
- * {@link GC_NOW} (`clock.now` may be moved on) and the live lock held.
+ * `now` (default {@link GC_NOW}; `clock.now` may be moved on) and the live lock held. Pass
+ * `Date.now()` when other processes (the CLI) judge the store by the real clock.
  */
-export async function generateGcStore(home: string): Promise<{store: Store; clock: {now: number}}> {
-  const clock = {now: GC_NOW}
+export async function generateGcStore(home: string, now = GC_NOW): Promise<{store: Store; clock: {now: number}}> {
+  const clock = {now}
   const store = await openStore({home, now: () => clock.now})
   for (const fixture of GC_FIXTURES) {
-    clock.now = GC_NOW - fixture.days * DAY
+    clock.now = now - fixture.days * DAY
     if (fixture.deadOwner) {
       const child = Bun.spawnSync([process.execPath, OWNER_CHILD, home, String(clock.now), fixture.name, fixture.kind, fixture.status])
       if (child.exitCode !== 0) throw new Error(`owner-child failed: ${child.stderr.toString()}`)
@@ -64,7 +65,7 @@ export async function generateGcStore(home: string): Promise<{store: Store; cloc
     await store.setStatus(session.id, fixture.status)
     if (fixture.pinned) await store.pin(session.id)
   }
-  clock.now = GC_NOW
+  clock.now = now
   for (const fixture of GC_FIXTURES) {
     if (fixture.lock === 'live') await store.lock(fixture.name, {ttl: 3_600_000})
     if (fixture.lock === 'dead') {

@@ -205,3 +205,35 @@ describe('store.gc: trash, litter, plugins', () => {
     }
   })
 })
+
+describe('store.startAutoGc', () => {
+  it('runs gc periodically, never two at once, skips while another gc holds the store, and stops on close', async () => {
+    const dir = tempDir('sess-autogc-')
+    try {
+      const {openStore} = await import('../../../src/store/open-store.ts')
+      const {takeGcLock} = await import('./gc.ts')
+      const {storeLayout} = await import('../../../src/store/home.ts')
+      const clock = {now: GC_NOW}
+      const store = await openStore({home: join(dir.path, 'store'), now: () => clock.now})
+      await store.create({name: 'old', status: 'completed'})
+      clock.now += 40 * DAY
+      const reports: number[] = []
+      const held = await takeGcLock(storeLayout(store.home), 0)
+      const auto = store.startAutoGc({interval: 1_000, onReport: (report) => reports.push(report.items.length), policy: {maxAge: 30 * DAY}})
+      await Bun.sleep(1_300)
+      expect([auto.runs, auto.skipped]).toEqual([0, 1])
+      held.release()
+      await Bun.sleep(1_100)
+      expect(auto.runs).toBe(1)
+      expect(reports).toEqual([1])
+      expect((await store.list({trashed: true})).map((s) => s.name)).toEqual(['old'])
+      await store.close()
+      const runs = auto.runs
+      await Bun.sleep(1_100)
+      expect(auto.runs).toBe(runs)
+      expect(() => store.startAutoGc({interval: 1_000})).toThrow(/closed/)
+    } finally {
+      dir.remove()
+    }
+  })
+})

@@ -65,7 +65,8 @@ export interface Planned {
   item: GcItem
   lock?: LockRow
   session?: SessionEntry
-  blob?: {table: 'versions' | 'snapshots'; seq: number; blob: string; bytes: number}
+  /** The row to unindex; `damaged`: its blob is there, of the right length, but fails its SHA-256. */
+  blob?: {table: 'versions' | 'snapshots'; seq: number; blob: string; bytes: number; damaged?: boolean}
 }
 
 /**
@@ -252,14 +253,21 @@ export function count(report: GcReport, item: GcItem): void {
 }
 
 /** Carries out the plan, re-checking each item against the store as it is now; adds what it did (or skipped) to `report`. */
-export async function execute(ctx: StoreContext, layout: StoreLayout, todo: Planned[], report: GcReport, now: number, onProgress?: (done: number, total: number) => void): Promise<void> {
+export async function execute(
+  ctx: StoreContext,
+  layout: StoreLayout,
+  todo: Planned[],
+  report: GcReport,
+  now: number,
+  onProgress?: (done: number, total: number) => void,
+  batch = new QuarantineBatch(layout, now),
+): Promise<void> {
   let done = 0
   const progress = (n = 1) => {
     done += n
     onProgress?.(done, todo.length)
   }
   const skip = (entry: Planned, reason: string) => report.skipped.push({item: entry.item, reason})
-  const batch = new QuarantineBatch(layout, now)
   const by = (action: GcItem['action'], type?: GcItem['type']) => todo.filter((p) => p.item.action === action && (type === undefined || p.item.type === type))
 
   for (const entry of by('release')) {
@@ -396,10 +404,10 @@ async function carryOutContent(ctx: StoreContext, layout: StoreLayout, entry: Pl
     return
   }
   // unindex: a row whose blob is missing or of the wrong length, checked again now.
-  const {blob, bytes, seq, table} = entry.blob!
+  const {blob, bytes, damaged, seq, table} = entry.blob!
   const sessionId = item.sessionId!
   const file = lstatSync(join(layout.blobs, sessionId, blob), {throwIfNoEntry: false})
-  if (file?.isFile() && file.size === bytes) return skip(entry, 'its blob is there now')
+  if (!damaged && file?.isFile() && file.size === bytes) return skip(entry, 'its blob is there now')
   const removed = await ctx.write(async (trx) => {
     const result =
       table === 'versions'

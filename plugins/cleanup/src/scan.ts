@@ -63,6 +63,8 @@ function scanBlobs(scan: ContentScan, root: string): void {
     const path = join(root, entry.name)
     if (entry.isSymbolicLink()) {
       scan.symlinks.push(path)
+    } else if (entry.isFile() && TEMP_FILE.test(entry.name)) {
+      scan.temps.push({bytes: size(path), path})
     } else if (entry.isDirectory() && isSessionId(entry.name)) {
       checkMode(scan, path, 0o700)
       const blobs = new Map<string, FoundBlob>()

@@ -1,0 +1,98 @@
+import {lstatSync, readdirSync} from 'node:fs'
+import {join} from 'node:path'
+import {staleReason} from '../../../src/lock/contention.ts'
+import type {StoreContext} from '../../../src/store/context.ts'
+import type {StoreLayout} from '../../../src/store/home.ts'
+import {QUARANTINE_BATCH, treeBytes} from './scan.ts'
+
+/** What `store.stats()` reports (`sess stats`). Sizes are bytes. */
+export interface StoreStats {
+  sessions: {
+    /** Sessions outside the trash. */
+    live: number
+    /** Live sessions by status and by kind. */
+    byStatus: Record<string, number>
+    byKind: Record<string, number>
+    pinned: number
+  }
+  /** Transcript records of live sessions. */
+  records: number
+  /** Bytes of live sessions' content as the index counts it: saved originals (every version) or transcripts, plus snapshots. */
+  contentBytes: number
+  /** Bytes held in live sessions' output buffers. */
+  outputBytes: number
+  trash: {sessions: number; bytes: number}
+  quarantine: {batches: number; bytes: number}
+  /** Held locks, and how many of them are stale (lease expired, or holder provably dead). */
+  locks: {held: number; stale: number}
+  /** On disk: the database (with its WAL) and the blob files. Content is stored as is (uncompressed), so this is also its size before compression. */
+  disk: {database: number; blobs: number}
+}
+
+/** See `Store.stats`: aggregates of the index (a few queries) and the sizes of the store's files. */
+export async function storeStats(ctx: StoreContext, layout: StoreLayout): Promise<StoreStats> {
+  ctx.assertOpen()
+  const [byStatus, byKind, totals, trash, versions, snapshots, locks] = await Promise.all([
+    ctx.db.selectFrom('sessions').select(['status', (eb) => eb.fn.countAll().as('n')]).where('trashed_at', 'is', null).groupBy('status').orderBy('status').execute(),
+    ctx.db.selectFrom('sessions').select(['kind', (eb) => eb.fn.countAll().as('n')]).where('trashed_at', 'is', null).groupBy('kind').orderBy('kind').execute(),
+    ctx.db
+      .selectFrom('sessions')
+      .select((eb) => [
+        eb.fn.countAll().as('n'),
+        eb.fn.sum('record_count').as('records'),
+        eb.fn.sum(eb.case().when('version_count', '=', 0).then(eb.ref('bytes')).else(0).end()).as('native'),
+        eb.fn.sum('output_bytes').as('output'),
+        eb.fn.sum('pinned').as('pinned'),
+      ])
+      .where('trashed_at', 'is', null)
+      .executeTakeFirstOrThrow(),
+    ctx.db
+      .selectFrom('sessions')
+      .select((eb) => [eb.fn.countAll().as('n'), eb.fn.sum(eb.case().when('version_count', '=', 0).then(eb.ref('bytes')).else(0).end()).as('native'), eb.fn.sum('output_bytes').as('output')])
+      .where('trashed_at', 'is not', null)
+      .executeTakeFirstOrThrow(),
+    blobBytes(ctx, 'versions'),
+    blobBytes(ctx, 'snapshots'),
+    ctx.db.selectFrom('locks').selectAll().where('lease_id', 'is not', null).execute(),
+  ])
+  const stale = (await Promise.all(locks.map((row) => staleReason(ctx, row)))).filter((reason) => reason !== null).length
+  const quarantine = batches(layout)
+  const file = (path: string) => lstatSync(path, {throwIfNoEntry: false})?.size ?? 0
+  return {
+    contentBytes: Number(totals.native ?? 0) + versions.live + snapshots.live,
+    disk: {blobs: treeBytes(layout.blobs), database: file(layout.database) + file(`${layout.database}-wal`)},
+    locks: {held: locks.length, stale},
+    outputBytes: Number(totals.output ?? 0),
+    quarantine: {batches: quarantine.length, bytes: quarantine.reduce((sum, path) => sum + treeBytes(path), 0)},
+    records: Number(totals.records ?? 0),
+    sessions: {
+      byKind: Object.fromEntries(byKind.map((row) => [row.kind, Number(row.n)])),
+      byStatus: Object.fromEntries(byStatus.map((row) => [row.status, Number(row.n)])),
+      live: Number(totals.n),
+      pinned: Number(totals.pinned ?? 0),
+    },
+    trash: {bytes: Number(trash.native ?? 0) + Number(trash.output ?? 0) + versions.trashed + snapshots.trashed, sessions: Number(trash.n)},
+  }
+}
+
+/** Bytes of the blobs a table names, for live and for trashed sessions. */
+async function blobBytes(ctx: StoreContext, table: 'versions' | 'snapshots'): Promise<{live: number; trashed: number}> {
+  const rows = await ctx.db
+    .selectFrom(table)
+    .innerJoin('sessions', 'sessions.id', `${table}.session_id`)
+    .select((eb) => [eb.fn.sum(`${table}.bytes`).as('bytes'), eb.case().when('sessions.trashed_at', 'is', null).then(0).else(1).end().as('trashed')])
+    .groupBy('trashed')
+    .execute()
+  const sum = (trashed: number) => Number(rows.find((row) => Number(row.trashed) === trashed)?.bytes ?? 0)
+  return {live: sum(0), trashed: sum(1)}
+}
+
+function batches(layout: StoreLayout): string[] {
+  try {
+    return readdirSync(layout.quarantine, {withFileTypes: true})
+      .filter((entry) => entry.isDirectory() && QUARANTINE_BATCH.test(entry.name))
+      .map((entry) => join(layout.quarantine, entry.name))
+  } catch {
+    return []
+  }
+}
