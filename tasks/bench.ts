@@ -14,10 +14,12 @@
  *   (f) lock throughput under contention, 2, 8 and 32 processes incrementing one counter, with sess,
  *       proper-lockfile and flock(1), and whether any update was lost;
  *   (g) `sess record -- cat` of a 100 MiB file against plain `cat` and `asciinema rec`, in a
- *       pseudo-terminal, and `sess replay --no-wait` throughput.
+ *       pseudo-terminal, and `sess replay --no-wait` throughput;
+ *   (h) `sess gc --dry-run` and `sess doctor` over the store of (c), and `sess gc` of 10,000
+ *       imported sessions against `rm -rf` of the same files.
  *
  *   bun run bench            the full run (a few minutes)
- *   bun run bench --quick    a smoke run: 2,000 sessions, 1,000 records, contention with 2 and 8 processes, 20 MiB recorded
+ *   bun run bench --quick    a smoke run: 2,000 sessions, 1,000 records, contention with 2 and 8 processes, 20 MiB recorded, gc of 1,000
  *
  * Prints a table with a target and PASS/MISS per figure (progress goes to stderr). Figures, not a
  * test: it exits 0 whatever they are (1 only if the benchmark itself fails).
@@ -27,6 +29,7 @@ import {mkdirSync, mkdtempSync, rmSync, statSync} from 'node:fs'
 import {join} from 'node:path'
 import {openStore} from '../src/index.ts'
 import {benchAppend, medianRatio} from './bench/append.ts'
+import {benchCleanup} from './bench/cleanup.ts'
 import {benchCli, cliRatio, generateStore} from './bench/list.ts'
 import {benchContention, benchLockCli, benchUncontended, type CliFigure, opsPerSecond} from './bench/lock.ts'
 import {benchReplay} from './bench/replay.ts'
@@ -36,8 +39,8 @@ const REPO = join(import.meta.dir, '..')
 const quick = process.argv.includes('--quick')
 
 const config = quick
-  ? {cliRuns: 5, createBudgetSeconds: 60, earlySessions: 10, late: 1_000, lateSamples: 200, lockOps: 400, lockProcs: [2, 8], lockSamples: 500, recordMiB: 20, recordRuns: 1, rewriteRounds: 10, sessions: 2_000}
-  : {cliRuns: 7, createBudgetSeconds: 60, earlySessions: 40, late: 10_000, lateSamples: 500, lockOps: 3_200, lockProcs: [2, 8, 32], lockSamples: 3_000, recordMiB: 100, recordRuns: 3, rewriteRounds: 15, sessions: 100_000}
+  ? {cliRuns: 5, createBudgetSeconds: 60, earlySessions: 10, gcSessions: 1_000, late: 1_000, lateSamples: 200, lockOps: 400, lockProcs: [2, 8], lockSamples: 500, recordMiB: 20, recordRuns: 1, rewriteRounds: 10, sessions: 2_000}
+  : {cliRuns: 7, createBudgetSeconds: 60, earlySessions: 40, gcSessions: 10_000, late: 10_000, lateSamples: 500, lockOps: 3_200, lockProcs: [2, 8, 32], lockSamples: 3_000, recordMiB: 100, recordRuns: 3, rewriteRounds: 15, sessions: 100_000}
 
 function progress(message: string): void {
   process.stderr.write(`bench: ${message}…\n`)
@@ -129,6 +132,9 @@ async function main(): Promise<void> {
       title: `(c) sess list over ${generated.sessions.toLocaleString('en')} sessions vs sess --help (real processes)`,
     })
 
+    // (h), on the store of (c)
+    const cleanup = await benchCleanup(REPO, scratch.path, {bigHome: listHome, gcSessions: config.gcSessions, progress, runs: config.cliRuns, sessions: generated.sessions})
+
     // (d)
     const lock = await benchUncontended(scratch.path, {progress, samples: config.lockSamples})
     const both = (samples: number[]) => `${formatMs(p(samples, 50))} / ${formatMs(p(samples, 99))}`
@@ -204,6 +210,7 @@ async function main(): Promise<void> {
 
     // (g)
     sections.push(await benchReplay(REPO, scratch.path, {fileMiB: config.recordMiB, progress, runs: config.recordRuns}))
+    sections.push(cleanup)
   } finally {
     rmSync(scratch.path, {force: true, recursive: true})
   }
