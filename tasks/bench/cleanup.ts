@@ -127,10 +127,14 @@ export async function benchCleanup(repo: string, scratch: string, options: Clean
     const result = Bun.spawnSync(['rm', '-rf', copy])
     if (result.exitCode !== 0) throw new Error(`rm -rf failed: ${result.stderr.toString()}`)
   })
-  const gcMs = timeCli(repo, gcHome, ['gc', '--max-age', '30d', '--trash-grace', '0', '--json'])
+  // Two runs: the first moves them to the trash, the second purges them (a grace period of 0).
+  const trashMs = timeCli(repo, gcHome, ['gc', '--max-age', '30d', '--trash-grace', '0', '--json'])
+  const purgeMs = timeCli(repo, gcHome, ['gc', '--max-age', '30d', '--trash-grace', '0', '--json'])
+  const gcMs = trashMs + purgeMs
   const left = await (async () => {
     await using store = await openStore({home: gcHome})
-    return (await store.stats()).sessions.live + (await store.stats()).trash.sessions
+    const stats = await store.stats()
+    return stats.sessions.live + stats.trash.sessions
   })()
   rmSync(gcHome, {force: true, recursive: true})
   if (left !== 0) throw new Error(`sess gc left ${left} sessions of ${options.gcSessions}`)
@@ -138,18 +142,20 @@ export async function benchCleanup(repo: string, scratch: string, options: Clean
   const n = options.gcSessions.toLocaleString('en')
   return {
     notes: [
-      `bun bin/run.ts …, wall time, median of ${runs} runs each after a warm-up, in turn; the store of (c) (index only: no content files); doctor checks every row and file, and exits 1 if it finds anything`,
-      `gc: ${n} imported sessions of 2–6 KiB (${(bytes / 1_048_576).toFixed(1)} MiB in ${n} blob directories), all past --max-age: trashed in batches of 500 per transaction, then purged (blob directories deleted, then rows); one run`,
+      `bun bin/run.ts …, wall time, median of ${runs} runs each after a warm-up, in turn, output to a pipe; the store of (c) (index only: no content files)`,
+      'gc --dry-run --max-age 30d plans (and prints as JSON) about three quarters of the sessions; doctor checks every row and file, and as the store of (c) counts records it does not hold, it reports (and prints) an index-mismatch finding for most sessions',
+      `gc: ${n} imported sessions of 2–6 KiB (${(bytes / 1_048_576).toFixed(1)} MiB in ${n} blob directories), all past --max-age: one run moves them to the trash (500 per transaction), the next purges them (--trash-grace 0: blob directories deleted, then rows)`,
       'rm -rf: of a copy of the same blob directories (files only: it leaves the index as it was)',
     ],
     rows: [
       {figure: `sess gc --dry-run --max-age 30d (${sessions.toLocaleString('en')} sessions)`, pass: median(times.dryRun) <= 2_000, target: '≤ 2 s', value: formatMs(median(times.dryRun))},
       {figure: `sess doctor (${sessions.toLocaleString('en')} sessions)`, pass: median(times.doctor) <= 2_000, target: '≤ 2 s', value: formatMs(median(times.doctor))},
       {figure: 'sess --help (CLI start)', value: formatMs(help)},
-      {figure: `sess gc of ${n} sessions (trash + purge)`, value: formatMs(gcMs)},
+      {figure: `sess gc of ${n} sessions: to the trash / purged`, value: `${formatMs(trashMs)} / ${formatMs(purgeMs)}`},
+      {figure: `sess gc of ${n} sessions, both runs`, value: formatMs(gcMs)},
       {figure: `rm -rf of the same ${n} blob directories`, value: formatMs(rmMs)},
       {figure: 'sess gc / rm -rf', value: formatRatio(gcMs / rmMs)},
-      {figure: '(sess gc − CLI start) / rm -rf', value: formatRatio((gcMs - help) / rmMs)},
+      {figure: '(sess gc − 2 CLI starts) / rm -rf', value: formatRatio((gcMs - 2 * help) / rmMs)},
     ],
     title: `(h) cleanup: sess gc --dry-run and sess doctor over ${sessions.toLocaleString('en')} sessions; gc of ${n} sessions vs rm -rf`,
   }

@@ -341,15 +341,16 @@ export async function execute(
       if (!ok) skip(entry, 'it changed since the plan (restored, pinned or already purged)')
       return ok
     })
-    // Content first, then rows: a kill in between leaves trashed rows without content, which the next run purges.
+    // Content first (made durable by one fsync of the blob root per batch), then rows: a kill in
+    // between leaves trashed rows without content, which the next run purges.
     for (const entry of [...go]) {
-      try {
-        await ctx.blobs.deleteSession(entry.session!.id)
-      } catch (error) {
+      const why = deleteBlobDirectory(layout, entry.session!.id)
+      if (why !== undefined) {
         go.splice(go.indexOf(entry), 1)
-        skip(entry, `its content could not be deleted: ${(error as Error).message}`)
+        skip(entry, why)
       }
     }
+    if (go.length > 0) fsyncIfThere(layout.blobs)
     if (go.length > 0) {
       await ctx.write(async (trx) => {
         const ids = go.map((entry) => entry.session!.id)
@@ -376,6 +377,32 @@ export async function execute(
     progress()
   }
   report.quarantine = batch.path ?? null
+}
+
+/**
+ * Deletes a session's blob directory (a missing one is fine), never through a symlink.
+ *
+ * @returns why it could not, or `undefined` when it is gone.
+ */
+function deleteBlobDirectory(layout: StoreLayout, sessionId: string): string | undefined {
+  const path = join(layout.blobs, sessionId)
+  const stat = lstatSync(path, {throwIfNoEntry: false})
+  if (stat === undefined) return undefined
+  if (!stat.isDirectory()) return `its content could not be deleted: ${path} is not a directory (a symlink or file stands in its place; see sess doctor)`
+  try {
+    rmSync(path, {force: true, recursive: true})
+    return undefined
+  } catch (error) {
+    return `its content could not be deleted: ${(error as Error).message}`
+  }
+}
+
+function fsyncIfThere(directory: string): void {
+  try {
+    fsyncDirectory(directory)
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw toStorageError(error, `fsync ${directory}`)
+  }
 }
 
 /** One content item, under the exclusive content lock: re-checked against the index, then done. */
