@@ -113,6 +113,28 @@ describe('store.doctor', () => {
   })
 })
 
+describe('store.doctor: the schema', () => {
+  it('reports a schema behind (and only that, as the other checks need it); --fix migrates', async () => {
+    const dir = tempDir('sess-doctor-schema-')
+    try {
+      const home = join(dir.path, 'store')
+      await (await openStore({home})).close()
+      const db = new Database(join(home, 'sess.db'))
+      db.run("delete from kysely_migration where name = '2026-11-21T03-cleanup'")
+      db.run('alter table sessions drop column pinned')
+      db.close()
+      await using store = await openStore({autoMigrate: false, home})
+      const report = await store.doctor()
+      expect(report.findings.map((f) => [f.kind, f.fixed])).toEqual([['schema-behind', false]])
+      expect(report.findings[0]!.message).toMatch(/^1 schema migration\(s\) pending: 2026-11-21T03-cleanup\. The other checks need the current schema/)
+      expect((await store.doctor({fix: true})).findings.map((f) => [f.kind, f.fixed])).toEqual([['schema-behind', true]])
+      expect(await store.doctor()).toEqual({clean: true, findings: [], quarantine: null})
+    } finally {
+      dir.remove()
+    }
+  })
+})
+
 describe('store.stats', () => {
   it('counts sessions by status and kind, records, bytes, the trash and locks', async () => {
     const dir = tempDir('sess-stats-')

@@ -2,7 +2,7 @@ import {chmodSync} from 'node:fs'
 import {sql} from 'kysely'
 import ms from 'ms'
 import type {DoctorFinding} from '../../../src/bus/index.ts'
-import {migrationStatus} from '../../../src/db/migrate.ts'
+import {migrateToLatest, migrationStatus} from '../../../src/db/migrate.ts'
 import {SessError} from '../../../src/errors/index.ts'
 import type {StoreContext} from '../../../src/store/context.ts'
 import type {StoreLayout} from '../../../src/store/home.ts'
@@ -86,131 +86,137 @@ export async function runDoctor(ctx: StoreContext, layout: StoreLayout, options:
     const problems = check.rows.map((row) => Object.values(row)[0]).filter((text) => text !== 'ok')
     if (problems.length > 0) add('database-integrity', 'error', {path: layout.database}, `The database fails its integrity check: ${problems.slice(0, 3).join('; ')}`, 'Restore sess.db from a backup, or recover it with `sqlite3 sess.db .recover`.')
     const pending = (await migrationStatus(ctx.db)).filter((m) => m.appliedAt === null)
+    const fixed = new Set<Found>()
     if (pending.length > 0) {
-      add('schema-behind', 'warning', {path: layout.database}, `${pending.length} schema migration(s) pending: ${pending.map((m) => m.name).join(', ')}.`, 'sess migrate', {
-        repair: async () => (await import('../../../src/db/migrate.ts')).migrateToLatest(ctx.db, layout.migrateLock).then(() => true),
-      })
-    }
-
-    // Locks, owners, content.
-    const inventory = await readInventory(ctx)
-    const scan = await sweepScan(ctx, layout)
-    for (const planned of planStaleLocks(inventory).planned) {
-      add('stale-lock', 'warning', {sessionId: planned.item.sessionId}, `Session ${planned.item.name ?? planned.item.sessionId} has a ${planned.item.reason}.`, 'release the lock (sess doctor --fix, or sess gc)', {planned})
-    }
-    const deaths = new Map<string, string | undefined>()
-    for (const session of inventory.sessions.values()) {
-      if (session.trashedAt !== null || !IN_USE_STATUSES.has(session.status)) continue
-      const death = ownerDeath(session.owner, deaths)
-      if (death === undefined) continue
-      add('dead-owner', 'warning', {sessionId: session.id}, `Session ${session.name} is ${session.status}, but ${death}.`, 'mark it terminated (sess doctor --fix)', {
-        repair: async () => {
-          await setSessionStatus(ctx, session.id, 'terminated')
-          return true
-        },
-      })
-    }
-    for (const planned of planLitter(inventory, scan)) {
-      const {item} = planned
-      const where = {path: item.path, sessionId: item.sessionId}
-      if (item.type === 'temp-file') add('temp-file', 'warning', where, `Temp file of an atomic write that never finished (${item.bytes} bytes).`, 'delete it (sess doctor --fix, or sess gc)', {planned})
-      else if (item.type === 'orphan') add('orphan-content', 'warning', where, `Content no index row names: ${item.reason} (${item.bytes} bytes).`, 'quarantine it (sess doctor --fix, or sess gc)', {planned})
-      else {
-        const kind = item.path === null ? 'missing-content' : 'length-mismatch'
-        add(kind, 'error', where, `Session ${item.name ?? item.sessionId}: ${item.reason.replace(' (moved to the quarantine)', '')}.`, 'unindex the row (its content is lost; a damaged file is quarantined): sess doctor --fix', {planned})
+      const more = options.fix ? '' : ' The other checks need the current schema: run `sess migrate` (or --fix), then doctor again.'
+      add('schema-behind', 'warning', {path: layout.database}, `${pending.length} schema migration(s) pending: ${pending.map((m) => m.name).join(', ')}.${more}`, 'sess migrate')
+      if (options.fix) {
+        await migrateToLatest(ctx.db, layout.migrateLock)
+        fixed.add(found.at(-1)!)
       }
     }
-    if (options.checksums !== false) {
-      for (const row of inventory.blobs) {
-        const file = scan.dirs.get(row.sessionId)?.blobs.get(row.blob)
-        if (!file || file.bytes !== row.bytes) continue // reported above
-        let actual: string
-        try {
-          actual = sha256(readRegularFile(file.path))
-        } catch {
-          continue // gone meanwhile (a pruned snapshot)
-        }
-        if (actual === row.sha256) continue
-        const session = inventory.sessions.get(row.sessionId)
-        const what = `${row.table === 'versions' ? 'version' : 'snapshot'} ${row.seq}`
-        const planned: Planned = {
-          blob: {blob: row.blob, bytes: row.bytes, damaged: true, seq: row.seq, table: row.table},
-          item: {action: 'unindex', bytes: file.bytes, name: session?.name ?? null, path: file.path, reason: `${what}: SHA-256 ${actual}, expected ${row.sha256}`, sessionId: row.sessionId, type: 'missing-content'},
-        }
-        add('checksum-mismatch', 'error', {path: file.path, sessionId: row.sessionId}, `Session ${session?.name ?? row.sessionId}, ${what}: the content's SHA-256 is ${actual}, not ${row.sha256} as saved.`, 'quarantine the file and unindex the row: sess doctor --fix', {planned})
-      }
-    }
-
-    // The file system.
-    for (const {mode, path, want} of scan.modes) {
-      add('file-mode', 'warning', {path}, `${path} has mode ${mode.toString(8).padStart(4, '0')}, not ${want.toString(8).padStart(4, '0')}.`, `chmod ${want.toString(8)} (sess doctor --fix)`, {
-        repair: async () => {
-          try {
-            chmodSync(path, want)
-          } catch (error) {
-            if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw toStorageError(error, `chmod ${path}`)
-          }
-          return true
-        },
-      })
-    }
+    const checkContent = pending.length === 0 || options.fix === true
     const links = new QuarantineBatch(layout, now)
-    for (const path of scan.symlinks) {
-      add('symlink', 'error', {path}, `${path} is a symlink; sess never follows symlinks in its store.`, 'quarantine it (sess doctor --fix)', {
-        repair: async () => {
-          links.move(path)
-          return true
-        },
-      })
-    }
 
-    // Index against content: counters, output buffers.
-    const [records, output, buffers] = await Promise.all([
-      ctx.db.selectFrom('records').select(['session_id', (eb) => eb.fn.countAll().as('n')]).groupBy('session_id').execute(),
-      ctx.db.selectFrom('output_events').select(['session_id', (eb) => eb.fn.sum('bytes').as('bytes')]).groupBy('session_id').execute(),
-      ctx.db.selectFrom('output_buffers').select(['session_id', 'limit_bytes']).execute(),
-    ])
-    const counted = new Map(records.map((row) => [row.session_id, Number(row.n)]))
-    const held = new Map(output.map((row) => [row.session_id, Number(row.bytes)]))
-    const limits = new Map(buffers.map((row) => [row.session_id, row.limit_bytes === null ? null : Number(row.limit_bytes)]))
-    for (const session of inventory.sessions.values()) {
-      const n = counted.get(session.id) ?? 0
-      const bytes = held.get(session.id) ?? 0
-      if (n !== session.recordCount || bytes !== session.outputBytes) {
-        add('index-mismatch', 'warning', {sessionId: session.id}, `Session ${session.name}: the index counts ${session.recordCount} records and ${session.outputBytes} output bytes; it holds ${n} and ${bytes}.`, 're-index the counters (sess doctor --fix)', {
+    if (checkContent) {
+      // Locks, owners, content.
+      const inventory = await readInventory(ctx)
+      const scan = await sweepScan(ctx, layout)
+      for (const planned of planStaleLocks(inventory).planned) {
+        add('stale-lock', 'warning', {sessionId: planned.item.sessionId}, `Session ${planned.item.name ?? planned.item.sessionId} has a ${planned.item.reason}.`, 'release the lock (sess doctor --fix, or sess gc)', {planned})
+      }
+      const deaths = new Map<string, string | undefined>()
+      for (const session of inventory.sessions.values()) {
+        if (session.trashedAt !== null || !IN_USE_STATUSES.has(session.status)) continue
+        const death = ownerDeath(session.owner, deaths)
+        if (death === undefined) continue
+        add('dead-owner', 'warning', {sessionId: session.id}, `Session ${session.name} is ${session.status}, but ${death}.`, 'mark it terminated (sess doctor --fix)', {
           repair: async () => {
-            await ctx.write((trx) => trx.updateTable('sessions').set({output_bytes: bytes, record_count: n}).where('id', '=', session.id).execute())
-            session.outputBytes = bytes
+            await setSessionStatus(ctx, session.id, 'terminated')
             return true
           },
         })
       }
-      const own = limits.get(session.id) ?? null
-      const limit = own ?? ctx.outputLimit
-      if (session.trashedAt === null && bytes > limit) {
-        add('output-over-bound', 'warning', {sessionId: session.id}, `Session ${session.name}: its output buffer holds ${bytes} bytes, over its bound of ${limit}.`, 'evict the oldest events (sess doctor --fix)', {
+      for (const planned of planLitter(inventory, scan)) {
+        const {item} = planned
+        const where = {path: item.path, sessionId: item.sessionId}
+        if (item.type === 'temp-file') add('temp-file', 'warning', where, `Temp file of an atomic write that never finished (${item.bytes} bytes).`, 'delete it (sess doctor --fix, or sess gc)', {planned})
+        else if (item.type === 'orphan') add('orphan-content', 'warning', where, `Content no index row names: ${item.reason} (${item.bytes} bytes).`, 'quarantine it (sess doctor --fix, or sess gc)', {planned})
+        else {
+          const kind = item.path === null ? 'missing-content' : 'length-mismatch'
+          add(kind, 'error', where, `Session ${item.name ?? item.sessionId}: ${item.reason.replace(' (moved to the quarantine)', '')}.`, 'unindex the row (its content is lost; a damaged file is quarantined): sess doctor --fix', {planned})
+        }
+      }
+      if (options.checksums !== false) {
+        for (const row of inventory.blobs) {
+          const file = scan.dirs.get(row.sessionId)?.blobs.get(row.blob)
+          if (!file || file.bytes !== row.bytes) continue // reported above
+          let actual: string
+          try {
+            actual = sha256(readRegularFile(file.path))
+          } catch {
+            continue // gone meanwhile (a pruned snapshot)
+          }
+          if (actual === row.sha256) continue
+          const session = inventory.sessions.get(row.sessionId)
+          const what = `${row.table === 'versions' ? 'version' : 'snapshot'} ${row.seq}`
+          const planned: Planned = {
+            blob: {blob: row.blob, bytes: row.bytes, damaged: true, seq: row.seq, table: row.table},
+            item: {action: 'unindex', bytes: file.bytes, name: session?.name ?? null, path: file.path, reason: `${what}: SHA-256 ${actual}, expected ${row.sha256}`, sessionId: row.sessionId, type: 'missing-content'},
+          }
+          add('checksum-mismatch', 'error', {path: file.path, sessionId: row.sessionId}, `Session ${session?.name ?? row.sessionId}, ${what}: the content's SHA-256 is ${actual}, not ${row.sha256} as saved.`, 'quarantine the file and unindex the row: sess doctor --fix', {planned})
+        }
+      }
+
+      // The file system.
+      for (const {mode, path, want} of scan.modes) {
+        add('file-mode', 'warning', {path}, `${path} has mode ${mode.toString(8).padStart(4, '0')}, not ${want.toString(8).padStart(4, '0')}.`, `chmod ${want.toString(8)} (sess doctor --fix)`, {
           repair: async () => {
-            await setOutputLimit(ctx, session.id, own)
+            try {
+              chmodSync(path, want)
+            } catch (error) {
+              if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw toStorageError(error, `chmod ${path}`)
+            }
             return true
           },
         })
       }
-    }
+      for (const path of scan.symlinks) {
+        add('symlink', 'error', {path}, `${path} is a symlink; sess never follows symlinks in its store.`, 'quarantine it (sess doctor --fix)', {
+          repair: async () => {
+            links.move(path)
+            return true
+          },
+        })
+      }
 
-    // What gc empties.
-    for (const session of inventory.sessions.values()) {
-      if (session.trashedAt === null || session.pinned || session.trashedAt >= now - grace) continue
-      add('trash-past-grace', 'warning', {sessionId: session.id}, `Session ${session.name} has been in the trash for ${ms(now - session.trashedAt)}, over the grace period of ${ms(grace)}.`, 'sess gc')
-    }
-    for (const batch of scan.quarantine) {
-      if (batch.at >= now - grace) continue
-      add('quarantine-past-grace', 'warning', {path: batch.path}, `Quarantined ${ms(now - batch.at)} ago (${batch.bytes} bytes), over the grace period of ${ms(grace)}.`, 'sess gc')
+      // Index against content: counters, output buffers.
+      const [records, output, buffers] = await Promise.all([
+        ctx.db.selectFrom('records').select(['session_id', (eb) => eb.fn.countAll().as('n')]).groupBy('session_id').execute(),
+        ctx.db.selectFrom('output_events').select(['session_id', (eb) => eb.fn.sum('bytes').as('bytes')]).groupBy('session_id').execute(),
+        ctx.db.selectFrom('output_buffers').select(['session_id', 'limit_bytes']).execute(),
+      ])
+      const counted = new Map(records.map((row) => [row.session_id, Number(row.n)]))
+      const held = new Map(output.map((row) => [row.session_id, Number(row.bytes)]))
+      const limits = new Map(buffers.map((row) => [row.session_id, row.limit_bytes === null ? null : Number(row.limit_bytes)]))
+      for (const session of inventory.sessions.values()) {
+        const n = counted.get(session.id) ?? 0
+        const bytes = held.get(session.id) ?? 0
+        if (n !== session.recordCount || bytes !== session.outputBytes) {
+          add('index-mismatch', 'warning', {sessionId: session.id}, `Session ${session.name}: the index counts ${session.recordCount} records and ${session.outputBytes} output bytes; it holds ${n} and ${bytes}.`, 're-index the counters (sess doctor --fix)', {
+            repair: async () => {
+              await ctx.write((trx) => trx.updateTable('sessions').set({output_bytes: bytes, record_count: n}).where('id', '=', session.id).execute())
+              session.outputBytes = bytes
+              return true
+            },
+          })
+        }
+        const own = limits.get(session.id) ?? null
+        const limit = own ?? ctx.outputLimit
+        if (session.trashedAt === null && bytes > limit) {
+          add('output-over-bound', 'warning', {sessionId: session.id}, `Session ${session.name}: its output buffer holds ${bytes} bytes, over its bound of ${limit}.`, 'evict the oldest events (sess doctor --fix)', {
+            repair: async () => {
+              await setOutputLimit(ctx, session.id, own)
+              return true
+            },
+          })
+        }
+      }
+
+      // What gc empties.
+      for (const session of inventory.sessions.values()) {
+        if (session.trashedAt === null || session.pinned || session.trashedAt >= now - grace) continue
+        add('trash-past-grace', 'warning', {sessionId: session.id}, `Session ${session.name} has been in the trash for ${ms(now - session.trashedAt)}, over the grace period of ${ms(grace)}.`, 'sess gc')
+      }
+      for (const batch of scan.quarantine) {
+        if (batch.at >= now - grace) continue
+        add('quarantine-past-grace', 'warning', {path: batch.path}, `Quarantined ${ms(now - batch.at)} ago (${batch.bytes} bytes), over the grace period of ${ms(grace)}.`, 'sess gc')
+      }
     }
 
     // Repairs.
-    const fixed = new Set<Found>()
     const gcReport: GcReport = {bytesFreed: 0, bytesQuarantined: 0, bytesTrashed: 0, dryRun: false, items: [], kept: [], quarantine: null, skipped: []}
-    if (options.fix) {
+    if (options.fix && checkContent) {
       // Stale locks first (a status change would wait on them), then repairs in place (modes,
       // statuses, counters), then what moves or deletes files.
       const byItem = new Map(found.filter((f) => f.planned).map((f) => [f.planned!.item, f]))
