@@ -324,6 +324,10 @@ describe('crash litter made for real', () => {
         // What is left: the sessions of a live owner (this process), which gc never collects.
         const left = sessJson<{name: string}[]>(home, ['list', '--limit', '0']).json.map((s) => s.name).sort()
         expect(left).toEqual(Array.from({length: round}, (_, i) => `keeper-${i + 1}`))
+        // In the trash: only what this run trashed (a kill before the trash step leaves that to it), purged by the run after.
+        const trashedNow = next.json.items.filter((item) => item.action === 'trash').map((item) => item.sessionId).sort()
+        expect(sessJson<{id: string}[]>(home, ['list', '--trash', '--limit', '0']).json.map((s) => s.id).sort()).toEqual(trashedNow)
+        expect(sessJson<GcJson>(home, ['gc', '--trash-grace', '0']).code).toBe(0)
         expect(sessJson<unknown[]>(home, ['list', '--trash', '--limit', '0']).json).toEqual([])
         expect(readdirSync(join(home, 'blobs'))).toEqual([])
       }
