@@ -2,6 +2,7 @@ import {Flags} from '@oclif/core'
 import {SessCommand} from '../../../../src/cli/base-command.ts'
 import {startProgress} from '../../../../src/cli/progress.ts'
 import {chalk} from '../../../../src/cli/style.ts'
+import {renderTable} from '../../../../src/cli/table.ts'
 import {formatBytes, parseDurationFlag} from '../../../../src/cli/units.ts'
 import {parseByteSize} from '../../../../src/store/output-limit.ts'
 import {policyFromConfig} from '../config.ts'
@@ -71,11 +72,11 @@ gc moves the sessions the policy names to the trash (sess restore --from-trash b
   print(report: GcReport, dryRun: boolean): void {
     const verb = (action: string) => VERB[action]![dryRun ? 1 : 0]
     if (report.items.length > 0) {
-      this.log(columns(['ACTION', 'WHAT', 'SIZE', 'REASON'], report.items.map((item) => [verb(item.action), item.name ?? item.path ?? '', formatBytes(item.bytes), item.reason])))
+      this.log(renderTable(['ACTION', 'WHAT', 'SIZE', 'REASON'], report.items.map((item) => [verb(item.action), item.name ?? item.path ?? '', formatBytes(item.bytes), item.reason])))
     }
     if (report.kept.length > 0) {
       this.log(chalk.dim(`\nKept, though a limit names them:`))
-      this.log(columns(['SESSION', 'KEPT BECAUSE', 'LIMIT'], report.kept.map((kept) => [kept.name, kept.keptBy, kept.reasons.join('; ')])))
+      this.log(renderTable(['SESSION', 'KEPT BECAUSE', 'LIMIT'], report.kept.map((kept) => [kept.name, kept.keptBy, kept.reasons.join('; ')])))
     }
     for (const {item, reason} of report.skipped) this.logToStderr(`${chalk.yellow('Skipped:')} ${verb(item.action)} ${item.name ?? item.path}: ${reason}`)
     const trashed = report.items.filter((item) => item.action === 'trash').length
@@ -87,14 +88,4 @@ gc moves the sessions the policy names to the trash (sess restore --from-trash b
     ]
     this.log(`${report.items.length === 0 ? 'Nothing to do. ' : ''}${parts.join('; ')}.${dryRun ? chalk.dim(' (dry run: nothing changed)') : ''}`)
   }
-}
-
-/**
- * Rows in columns padded to their widest cell, the last one not padded, under a dim header: the
- * look of `renderTable`, in time linear in the number of rows (a plan may list 100,000 items).
- */
-function columns(head: string[], rows: string[][]): string {
-  const widths = head.map((title, column) => rows.reduce((widest, row) => Math.max(widest, (row[column] ?? '').length), title.length))
-  const line = (cells: string[]) => cells.map((cell, column) => (column === cells.length - 1 ? cell : cell.padEnd(widths[column]!))).join('  ')
-  return [chalk.dim(line(head)), ...rows.map(line)].join('\n')
 }
