@@ -57,28 +57,32 @@ export class ContentLock {
    * @returns the lock, or `undefined` when writers still held it after `wait` ms.
    */
   async exclusive(wait: number): Promise<FileLock | undefined> {
-    const deadline = Date.now() + wait
-    for (let attempt = 0; ; attempt++) {
-      const lock = lockFile(this.#path, {wait: false})
-      if (lock !== undefined || Date.now() >= deadline) return lock
-      await pause(attempt, deadline - Date.now())
-    }
+    return pollFileLock(this.#path, {shared: false, wait})
   }
 
   async #acquireShared(): Promise<void> {
-    const deadline = Date.now() + CONTENT_LOCK_WAIT
-    for (let attempt = 0; ; attempt++) {
-      const lock = lockFile(this.#path, {shared: true, wait: false})
-      if (lock !== undefined) {
-        this.#lock = lock
-        return
-      }
-      if (Date.now() >= deadline) {
-        throw new StorageError(`The store's content has been locked by a sweep (sess gc or sess doctor) for over ${CONTENT_LOCK_WAIT / 1000} s.`, {
-          hint: 'Nothing was written. Retry once the sweep is over; `sess doctor` shows whether one is stuck.',
-        })
-      }
-      await pause(attempt, deadline - Date.now())
+    const lock = await pollFileLock(this.#path, {shared: true, wait: CONTENT_LOCK_WAIT})
+    if (lock === undefined) {
+      throw new StorageError(`The store's content has been locked by a sweep (sess gc or sess doctor) for over ${CONTENT_LOCK_WAIT / 1000} s.`, {
+        hint: 'Nothing was written. Retry once the sweep is over; `sess doctor` shows whether one is stuck.',
+      })
     }
+    this.#lock = lock
+  }
+}
+
+/**
+ * Takes a flock(2) on `path` without blocking the event loop: tries, then polls with backoff
+ * (see `pause`) for up to `wait` ms.
+ *
+ * @returns the lock, or `undefined` when it was still held elsewhere after `wait` ms.
+ * @throws {StorageError} when the file cannot be opened or locked for another reason.
+ */
+export async function pollFileLock(path: string, options: {shared: boolean; wait: number}): Promise<FileLock | undefined> {
+  const deadline = Date.now() + options.wait
+  for (let attempt = 0; ; attempt++) {
+    const lock = lockFile(path, {shared: options.shared, wait: false})
+    if (lock !== undefined || Date.now() >= deadline) return lock
+    await pause(attempt, deadline - Date.now())
   }
 }

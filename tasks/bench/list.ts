@@ -67,7 +67,7 @@ export async function generateStore(home: string, count: number, budgetSeconds: 
 
 /** Inserts sessions `from`…`to - 1` (named `gen-<n>`) in one transaction. */
 async function bulkInsert(home: string, from: number, to: number): Promise<void> {
-  const {db} = connectDatabase(storeLayout(home).database)
+  const {close, db, relaxedDb} = connectDatabase(storeLayout(home).database)
   const newId = monotonicFactory()
   const now = Date.now()
   const start = now - 365 * DAY_MS
@@ -114,7 +114,8 @@ async function bulkInsert(home: string, from: number, to: number): Promise<void>
       }
     })
   } finally {
-    await db.destroy()
+    await Promise.all([db.destroy(), relaxedDb.destroy()])
+    close()
   }
 }
 

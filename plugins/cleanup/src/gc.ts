@@ -4,7 +4,8 @@ import ms from 'ms'
 import type {GcItem} from '../../../src/bus/index.ts'
 import {LockError, StorageError} from '../../../src/errors/index.ts'
 import {holderOf, type LockRow, takeOver} from '../../../src/lock/table.ts'
-import {type FileLock, lockFile} from '../../../src/os/flock.ts'
+import type {FileLock} from '../../../src/os/flock.ts'
+import {pollFileLock} from '../../../src/store/content-lock.ts'
 import type {SessionRow, StoreContext} from '../../../src/store/context.ts'
 import type {StoreLayout} from '../../../src/store/home.ts'
 import {toSession} from '../../../src/store/rows.ts'
@@ -116,15 +117,11 @@ export async function runGc(ctx: StoreContext, layout: StoreLayout, policy: Rete
  * @throws {LockError} when another run still holds it after `wait` ms.
  */
 export async function takeGcLock(layout: StoreLayout, wait: number): Promise<FileLock> {
-  const deadline = Date.now() + wait
-  for (;;) {
-    const lock = lockFile(layout.gcLock, {wait: false})
-    if (lock) return lock
-    if (Date.now() >= deadline) {
-      throw new LockError('Another sess gc (or sess doctor --fix) is running on this store.', {hint: 'Wait for it to finish, or pass a longer wait (--wait).'})
-    }
-    await Bun.sleep(Math.min(50, Math.max(1, deadline - Date.now())))
+  const lock = await pollFileLock(layout.gcLock, {shared: false, wait})
+  if (lock === undefined) {
+    throw new LockError('Another sess gc (or sess doctor --fix) is running on this store.', {hint: 'Wait for it to finish, or pass a longer wait (--wait).'})
   }
+  return lock
 }
 
 /**
