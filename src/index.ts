@@ -12,12 +12,12 @@
  */
 export * from './bus/index.ts'
 export type {AutoGc, AutoGcOptions} from '../plugins/cleanup/src/auto-gc.ts'
-export {CONFIG_KEYS, type SessConfig} from '../plugins/cleanup/src/config.ts'
 export type {DoctorOptions, DoctorReport, DoctorResult} from '../plugins/cleanup/src/doctor.ts'
 export type {GcOptions, GcReport, KeptSession} from '../plugins/cleanup/src/gc.ts'
 export {DEFAULT_TRASH_GRACE, type RetentionPolicy, type RetentionRule} from '../plugins/cleanup/src/policy.ts'
 export type {StoreStats} from '../plugins/cleanup/src/stats.ts'
 export type {SessHooks, SessPluginHook} from './cli/hooks.ts'
+export {CONFIG_KEYS, parseSettingValue, type SessConfig, SETTINGS, type SettingSpec, type SettingType} from './config/index.ts'
 export * from './errors/index.ts'
 export * from './lock/index.ts'
 export type {DetectInput, ExportSession, FormatAdapter, ParsedMeta, ParsedSession} from './session/format.ts'

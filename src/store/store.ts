@@ -1,10 +1,11 @@
 import {type AutoGc, type AutoGcOptions, startAutoGc} from '../../plugins/cleanup/src/auto-gc.ts'
-import {policyFromConfig, readConfig, type SessConfig, writeSetting} from '../../plugins/cleanup/src/config.ts'
+import {policyFromConfig} from '../../plugins/cleanup/src/config.ts'
 import {type DoctorOptions, type DoctorReport, runDoctor} from '../../plugins/cleanup/src/doctor.ts'
 import {type GcOptions, type GcReport, runGc} from '../../plugins/cleanup/src/gc.ts'
 import {type StoreStats, storeStats} from '../../plugins/cleanup/src/stats.ts'
 import type {RetentionPolicy} from '../../plugins/cleanup/src/policy.ts'
 import type {LifecycleBus} from '../bus/index.ts'
+import {readConfig, type SessConfig, writeSetting} from '../config/index.ts'
 import {type MigrationState, migrateToLatest, migrationStatus} from '../db/migrate.ts'
 import {acquireLock, leaseFromToken, type LockOptions} from '../lock/acquire.ts'
 import type {Lease} from '../lock/lease.ts'
@@ -409,7 +410,7 @@ export class Store implements AsyncDisposable {
 
   /**
    * Sets a setting (`gc.maxAge` to `30d`…), or with `undefined` removes it; the file is written
-   * atomically. See `SessConfig` for the keys.
+   * atomically. See `SETTINGS` for the keys.
    *
    * @returns the settings now. @throws {InvalidInputError} for an unknown key or a value that does not fit it.
    */
