@@ -87,7 +87,7 @@ describe('sess list', () => {
     expect(result.code).toBe(0)
     const rows = result.stdout.trim().split('\n')
     expect(rows[0]).toMatch(/NAME\s+KIND\s+STATUS\s+LAST ACTIVITY\s+RECORDS\s+SIZE\s+TAGS/)
-    expect(rows.slice(1).map((row) => row.split(/\s+/)[0])).toEqual(['delta', 'gamma', 'beta', 'alpha'])
+    expect(rows.slice(1).map((row) => row.trim().split(/\s+/)[0])).toEqual(['delta', 'gamma', 'beta', 'alpha']) // after the blank mark column: none is current
     expect(rows[1]).toMatch(/delta\s+chat\s+waiting_for_input\s+202[23]-\d\d-\d\d \d\d:\d\d\s+2\s/)
   })
 

@@ -1,6 +1,7 @@
 import type {ExportSession, ParsedSession} from '../session/format.ts'
 import type {SessionStatus} from '../session/status.ts'
 import type {LockHolder, OutputEvent, Session, SessionRecord} from '../session/types.ts'
+import type {ReplaySink, StoredOutputEvent} from '../store/output.ts'
 
 /**
  * Payload of `session.saving`, a `before`-style event: handlers run in order and may return a
@@ -92,6 +93,22 @@ export interface DoctorFinding {
   fix: string | null
 }
 
+/**
+ * Payload of `session.foregrounded`: a session came back to the foreground (`store.switchTo`).
+ * The replay plugin replays what it missed into `sink`; without it, nothing is replayed.
+ */
+export interface ForegroundedPayload {
+  session: Session
+  /** The session current there before, now in the background (if any). */
+  previous: Session | null
+  /** The output buffer's last sequence number when the session went to the background: it missed what came after. */
+  after: number
+  /** The output events it missed, in order (those still in the buffer), streamed from the store. */
+  missed(): AsyncGenerator<StoredOutputEvent>
+  /** Where the caller wants the missed output; `null`: nowhere. */
+  sink: ReplaySink | null
+}
+
 /** Events whose handlers may transform the payload or veto (run in order, awaited). */
 export interface BeforeEvents {
   'session.saving': SavingPayload
@@ -112,6 +129,9 @@ export interface AfterEvents {
   'session.restored': {session: Session; format: string; bytes: number}
   'session.status_changed': {session: Session; from: SessionStatus; to: SessionStatus}
   'session.removed': {session: Session; purged: boolean}
+  /** A session left the foreground (another was switched to, or started, in its terminal); `seq`: its output buffer's last sequence number then. */
+  'session.backgrounded': {session: Session; seq: number}
+  'session.foregrounded': ForegroundedPayload
   'record.appended': {sessionId: string; seq: number; record: SessionRecord}
   'output.appended': {sessionId: string; seq: number; event: OutputEvent}
   'lock.acquired': {sessionId: string; token: number; holder: LockHolder}
@@ -137,6 +157,8 @@ export const BUS_EVENT_NAMES: readonly BusEventName[] = [
   'session.restored',
   'session.status_changed',
   'session.removed',
+  'session.backgrounded',
+  'session.foregrounded',
   'record.appended',
   'output.appended',
   'lock.checking',

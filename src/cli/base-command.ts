@@ -62,6 +62,16 @@ export abstract class SessCommand<T extends typeof Command> extends Command {
   }
 
   /**
+   * The session a command names, or when it names none the current session here (this
+   * terminal's, else the nearest directory's; see `store.current()`), as its id.
+   *
+   * @throws {NotFoundError} when `ref` is omitted and there is no current session (or it was removed).
+   */
+  protected async sessionRef(ref: string | undefined): Promise<string> {
+    return ref ?? (await (await this.store()).current()).session.id
+  }
+
+  /**
    * Prints `--json` output as oclif does (pretty, two spaces), without oclif's colouriser unless a
    * JSON theme asks for colours: its tokenizer is quadratic in the length of the output (minutes
    * for the 20 MB of a large `sess gc --dry-run --json`), and it prints the same bytes without one.

@@ -17,10 +17,10 @@ export interface ShowResult {
 export default class Show extends SessCommand<typeof Show> {
   static override summary = 'Show a session: metadata, lock holder, saved versions (with any damage found) and its last records.'
 
-  static override examples = ['<%= config.bin %> <%= command.id %> my-session', '<%= config.bin %> <%= command.id %> 01JD3F6Q8W0000000000000000 --records 50 --json']
+  static override examples = ['<%= config.bin %> <%= command.id %>', '<%= config.bin %> <%= command.id %> my-session', '<%= config.bin %> <%= command.id %> 01JD3F6Q8W0000000000000000 --records 50 --json']
 
   static override args = {
-    session: Args.string({description: 'Session id or name.', required: true}),
+    session: Args.string({description: 'Session id or name (default: the current session).'}),
   }
 
   static override flags = {
@@ -30,7 +30,7 @@ export default class Show extends SessCommand<typeof Show> {
 
   async run(): Promise<ShowResult> {
     const store = await this.store()
-    const session = await store.get(this.args.session, {includeTrashed: this.flags.trash})
+    const session = await store.get(await this.sessionRef(this.args.session), {includeTrashed: this.flags.trash})
     const lock = session.trashedAt === null ? ((await store.locks(session.id))[0] ?? null) : null
     const versions = await store.versions(session.id, {includeTrashed: true})
     const records: StoredRecord[] = []
@@ -50,6 +50,7 @@ function render(session: Session, lock: LockState | null, versions: VersionInfo[
     ...field('id', session.id),
     ...field('kind', session.kind),
     ...field('status', session.status),
+    ...field('mode', session.mode),
     ...field('title', session.title),
     ...field('format', session.format),
     ...field('model', [session.provider, session.model].filter(Boolean).join(' / ')),

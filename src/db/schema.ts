@@ -13,6 +13,7 @@ export interface Database {
   output_buffers: OutputBuffersTable
   snapshots: SnapshotsTable
   locks: LocksTable
+  current_sessions: CurrentSessionsTable
 }
 
 /** One row per session: the index `sess list` reads. */
@@ -42,6 +43,10 @@ export interface SessionsTable {
   version_count: number
   /** 1: pinned, never collected by `sess gc`; 0 otherwise. */
   pinned: Generated<number>
+  /** `foreground` (current in a terminal or directory, or just switched to) or `background`. */
+  mode: Generated<string>
+  /** The output buffer's last `seq` when the session went to the background; `null` while in the foreground. */
+  background_seq: number | null
 }
 
 /** Tags of a session, one row each (portable filtering). */
@@ -132,4 +137,20 @@ export interface LocksTable {
   /** Lease length, ms. */
   ttl_ms: number
   released_at: number | null
+}
+
+/**
+ * The current session of each terminal and directory that has one (`sess switch`, `sess current`).
+ * No foreign key: a pointer to a session since purged stays, to say so, until gc or doctor
+ * removes it.
+ */
+export interface CurrentSessionsTable {
+  /** `terminal` or `directory`. */
+  scope: string
+  /** The terminal's identity, or the directory's real path. */
+  key: string
+  session_id: string
+  /** The session's name (for messages once it is gone). */
+  session_name: string
+  set_at: number
 }

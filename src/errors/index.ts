@@ -4,6 +4,7 @@ export {
   ConflictError,
   InvalidInputError,
   InvalidTransitionError,
+  LimitError,
   LockError,
   NotASessionError,
   NotFoundError,

@@ -84,6 +84,13 @@ export class LockError extends SessError {
   }
 }
 
+/** A configured limit would be exceeded (e.g. `sessions.maxActive`); nothing was changed. Exit 1. */
+export class LimitError extends SessError {
+  constructor(message: string, options: SessErrorOptions = {}) {
+    super(message, 'E_LIMIT', ExitCode.failure, options)
+  }
+}
+
 /**
  * The command sess was asked to run (`sess lock run`, `sess record`) could not be started: not
  * found on the PATH (exit 127) or not executable (exit 126), the codes shells and flock(1) use.

@@ -10,6 +10,10 @@ export interface ProcessStat {
   ppid: number
   /** proc(5) field 22: start time in clock ticks since boot, as a decimal string. */
   startTime: string
+  /** proc(5) field 6: the session id (the pid of the session leader, e.g. the terminal's shell). */
+  session: number
+  /** proc(5) field 7: the controlling terminal's device number; 0 when there is none. */
+  ttyNr: number
 }
 
 /**
@@ -21,7 +25,7 @@ export function processStat(pid: number): ProcessStat | null {
     const stat = readFileSync(`/proc/${pid}/stat`, 'latin1')
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ') // fields[0] is field 3
     const startTime = fields[19]
-    return fields[0] && startTime ? {ppid: Number(fields[1]), startTime, state: fields[0]} : null
+    return fields[0] && startTime ? {ppid: Number(fields[1]), session: Number(fields[3]), startTime, state: fields[0], ttyNr: Number(fields[4])} : null
   } catch {
     return null
   }

@@ -20,6 +20,9 @@ export const STATUS_TRANSITIONS: Readonly<Record<SessionStatus, readonly Session
   terminated: [],
 }
 
+/** The statuses of a session in use: counted against `sessions.maxActive`, and never collected by gc while their owner may be alive. */
+export const IN_USE_STATUSES: ReadonlySet<string> = new Set<SessionStatus>(['active', 'waiting_for_input', 'processing'])
+
 /** Whether `value` names a status. */
 export function isSessionStatus(value: string): value is SessionStatus {
   return (SESSION_STATUSES as readonly string[]).includes(value)

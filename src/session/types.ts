@@ -80,7 +80,12 @@ export interface Session {
   versionCount: number
   /** Whether the session is pinned: `sess gc` never collects it, whatever the retention policy. */
   pinned: boolean
+  /** Whether it is in the foreground (current in a terminal or directory) or in the background (its output kept for when it comes back); see `store.switchTo`. */
+  mode: SessionMode
 }
+
+/** A session's mode: in the `foreground`, or in the `background` with its output kept for replay when it comes back. */
+export type SessionMode = 'foreground' | 'background'
 
 /** A part of a message. */
 export type MessagePart =

@@ -252,6 +252,7 @@ export class StoreContext {
 /** A `sessions` row with every counter at zero and nothing known. */
 export function emptyRow(id: string, name: string, kind: string, now: number): SessionRow {
   return {
+    background_seq: null,
     bytes: 0,
     closed_at: null,
     created_at: now,
@@ -261,6 +262,7 @@ export function emptyRow(id: string, name: string, kind: string, now: number): S
     id,
     kind,
     last_activity_at: now,
+    mode: 'background',
     model: null,
     name,
     output_bytes: 0,

@@ -4,6 +4,8 @@ import {FileBlobStore} from '../../plugins/persistence/src/blobs/file-blob-store
 import {persistence} from '../../plugins/persistence/src/plugin.ts'
 import {replay} from '../../plugins/replay/src/plugin.ts'
 import {type HandlerFailure, LifecycleBus, type SessPlugin} from '../bus/index.ts'
+import {readConfig} from '../config/file.ts'
+import {sessionSettings} from '../coordinator/settings.ts'
 import {connectDatabase} from '../db/connect.ts'
 import {migrateToLatest} from '../db/migrate.ts'
 import {StorageError} from '../errors/index.ts'
@@ -31,7 +33,7 @@ export interface OpenStoreOptions {
   now?: () => number
   /**
    * Bound of each output buffer that has none of its own, in bytes; default `$SESS_OUTPUT_LIMIT`
-   * (a size such as `1MiB`), else 10 MiB.
+   * (a size such as `1MiB`), else the setting `sessions.maxBuffer`, else 10 MiB.
    */
   outputLimit?: number
   /** Migrate the schema on open (default `true`); `sess migrate` opens without, to report what it applies. */
@@ -53,7 +55,8 @@ export const DEFAULT_LOCK_WAIT = 10_000
  * (migrated to the latest schema on first use) and the lifecycle bus with its plugins.
  *
  * @throws {InvalidInputError} when `SESS_LOCK_TOKEN` (or `lockTokens`) holds something other than lease tokens.
- * @throws {InvalidInputError} for an invalid `outputLimit` or `$SESS_OUTPUT_LIMIT`.
+ * @throws {InvalidInputError} for an invalid `outputLimit`, `$SESS_OUTPUT_LIMIT` or `sessions.maxBuffer`.
+ * @throws {StorageError} when `config.json` cannot be read (only when the output bound comes from it).
  * @throws {StorageError} when the home is a symlink or cannot be created, or the database cannot
  *   be opened or has a newer schema.
  * @example
@@ -65,12 +68,13 @@ export const DEFAULT_LOCK_WAIT = 10_000
  */
 export async function openStore(options: OpenStoreOptions = {}): Promise<Store> {
   const env = process.env[OUTPUT_LIMIT_ENV]
-  const outputLimit = options.outputLimit === undefined ? (env ? parseByteSize(OUTPUT_LIMIT_ENV, env) : undefined) : assertOutputLimit(options.outputLimit)
+  let outputLimit = options.outputLimit === undefined ? (env ? parseByteSize(OUTPUT_LIMIT_ENV, env) : undefined) : assertOutputLimit(options.outputLimit)
   const adoptedLeases = (options.lockTokens ?? envLockTokens()).map((token) => parseLeaseToken(token, 'SESS_LOCK_TOKEN holds'))
   const lockWait = checkWait(options.lockWait ?? DEFAULT_LOCK_WAIT)
   const home = resolveHome(options.home)
   const warnings = prepareHome(home)
   const layout = storeLayout(home)
+  outputLimit ??= sessionSettings(readConfig(layout)).maxBuffer
   ensureFile(layout.contentLock)
   const {beginWrite, close: closeDatabase, db, relaxedDb} = connectDatabase(layout.database)
   try {

@@ -1,7 +1,7 @@
 import type {Selectable} from 'kysely'
 import type {SessionsTable} from '../db/schema.ts'
 import type {SessionStatus} from '../session/status.ts'
-import type {Session} from '../session/types.ts'
+import type {Session, SessionMode} from '../session/types.ts'
 
 /** Maps an index row (and its tags) to the public {@link Session} shape. */
 export function toSession(row: Selectable<SessionsTable>, tags: string[]): Session {
@@ -15,6 +15,7 @@ export function toSession(row: Selectable<SessionsTable>, tags: string[]): Sessi
     id: row.id,
     kind: row.kind,
     lastActivityAt: Number(row.last_activity_at),
+    mode: row.mode as SessionMode,
     model: row.model,
     name: row.name,
     outputBytes: Number(row.output_bytes),

@@ -1,23 +1,35 @@
+import type {Kysely} from 'kysely'
+import type {Database} from '../db/schema.ts'
 import {NotFoundError} from '../errors/index.ts'
 import {checkFence} from '../lock/fence.ts'
 import {currentOwner} from '../os/process.ts'
 import {assertValidName} from '../session/names.ts'
 import {assertTransition, type SessionStatus} from '../session/status.ts'
-import type {Session} from '../session/types.ts'
+import type {Session, SessionMode, SessionOwner} from '../session/types.ts'
 import {emptyRow, insertSession, type SessionRow, type StoreContext} from './context.ts'
 import {applyListFilter, globMatches, type ListFilter} from './list-filter.ts'
 import {toSession} from './rows.ts'
 import type {CreateSessionInput} from './types.ts'
 import {assertTags} from './validate.ts'
 
+/** What the coordinator adds to a session's creation (see `newSession`). */
+export interface CreateOptions {
+  /** The owner (default: this process). */
+  owner?: SessionOwner
+  /** Default `background`. */
+  mode?: SessionMode
+  /** Runs inside the creating transaction, with the row (its name chosen), before it is inserted: may write more, or throw to create nothing. */
+  within?: (trx: Kysely<Database>, row: SessionRow) => Promise<void>
+}
+
 /** See `Store.create`. */
-export async function createSession(ctx: StoreContext, input: CreateSessionInput): Promise<Session> {
+export async function createSession(ctx: StoreContext, input: CreateSessionInput, options: CreateOptions = {}): Promise<Session> {
   const kind = input.kind ?? 'chat'
   const explicit = input.name === undefined ? undefined : assertValidName(input.name)
   const tags = assertTags(input.tags ?? [])
   if (input.parentId !== undefined) await ctx.row(input.parentId)
   const now = ctx.now()
-  const owner = currentOwner()
+  const owner = options.owner ?? currentOwner()
   const row: SessionRow = {
     ...emptyRow(ctx.newId(now), '', kind, now),
     cwd: input.cwd ?? null,
@@ -27,12 +39,14 @@ export async function createSession(ctx: StoreContext, input: CreateSessionInput
     owner_start_time: owner.startTime,
     parent_id: input.parentId ?? null,
     provider: input.provider ?? null,
+    mode: options.mode ?? 'background',
     status: input.status ?? 'active',
     title: input.title ?? null,
   }
   await ctx.write(
     async (trx) => {
       row.name = explicit ?? (await ctx.freeName(trx, `${kind}-${timestampName(now)}`))
+      await options.within?.(trx, row)
       await insertSession(trx, row, tags)
     },
     explicit === undefined ? undefined : {name: explicit},
@@ -71,23 +85,40 @@ export async function renameSession(ctx: StoreContext, ref: string, newName: str
     async (trx) => {
       await checkFence(ctx, trx, id)
       await trx.updateTable('sessions').set({name: newName}).where('id', '=', id).execute()
+      await trx.updateTable('current_sessions').set({session_name: newName}).where('session_id', '=', id).execute()
     },
     {name: newName},
   )
   return getSession(ctx, id)
 }
 
+/** Options of {@link setSessionStatus}. */
+export interface StatusOptions {
+  /**
+   * Runs inside the transaction, with the session's row as it is there, before the change: returns
+   * `false` to leave the session as it is, may write more, or throws to change nothing.
+   */
+  within?: (trx: Kysely<Database>, row: SessionRow) => Promise<boolean>
+  /** Set the last activity to now (default `true`); the idle timeout's pause keeps it. */
+  touch?: boolean
+}
+
 /** See `Store.setStatus`. */
-export async function setSessionStatus(ctx: StoreContext, ref: string, status: SessionStatus): Promise<Session> {
+export async function setSessionStatus(ctx: StoreContext, ref: string, status: SessionStatus, options: StatusOptions = {}): Promise<Session> {
   const {id} = await ctx.row(ref)
   const now = ctx.now()
   const from = await ctx.write(async (trx) => {
     await checkFence(ctx, trx, id)
-    const current = await trx.selectFrom('sessions').select('status').where('id', '=', id).executeTakeFirstOrThrow()
+    const current = await trx.selectFrom('sessions').selectAll().where('id', '=', id).executeTakeFirstOrThrow()
     const previous = current.status as SessionStatus
+    if (options.within && !(await options.within(trx, current))) return undefined
     if (!assertTransition(previous, status)) return undefined
     const closing = status === 'completed' || status === 'terminated'
-    await trx.updateTable('sessions').set({closed_at: closing ? now : null, last_activity_at: now, status}).where('id', '=', id).execute()
+    await trx
+      .updateTable('sessions')
+      .set({closed_at: closing ? now : null, status, ...(options.touch === false ? {} : {last_activity_at: now})})
+      .where('id', '=', id)
+      .execute()
     return previous
   })
   const session = await getSession(ctx, id)

@@ -1,10 +1,15 @@
 import {type AutoGc, type AutoGcOptions, startAutoGc} from '../../plugins/cleanup/src/auto-gc.ts'
-import {policyFromConfig, readConfig, type SessConfig, writeSetting} from '../../plugins/cleanup/src/config.ts'
+import {policyFromConfig} from '../../plugins/cleanup/src/config.ts'
 import {type DoctorOptions, type DoctorReport, runDoctor} from '../../plugins/cleanup/src/doctor.ts'
 import {type GcOptions, type GcReport, runGc} from '../../plugins/cleanup/src/gc.ts'
 import {type StoreStats, storeStats} from '../../plugins/cleanup/src/stats.ts'
 import type {RetentionPolicy} from '../../plugins/cleanup/src/policy.ts'
 import type {LifecycleBus} from '../bus/index.ts'
+import {readConfig, type SessConfig, writeSetting} from '../config/index.ts'
+import {type CloseResult, closeSession, newSession, type NewSessionInput, switchTo, type SwitchOptions, type SwitchResult} from '../coordinator/coordinator.ts'
+import {pauseIdleSessions} from '../coordinator/idle.ts'
+import {type CurrentSession, currentSession, type Here, place} from '../coordinator/pointers.ts'
+import {sessionSettings} from '../coordinator/settings.ts'
 import {type MigrationState, migrateToLatest, migrationStatus} from '../db/migrate.ts'
 import {acquireLock, leaseFromToken, type LockOptions} from '../lock/acquire.ts'
 import type {Lease} from '../lock/lease.ts'
@@ -91,7 +96,89 @@ export class Store implements AsyncDisposable {
     return listSessions(this.#ctx, filter)
   }
 
-  /** @throws {InvalidInputError} for an invalid name. @throws {ConflictError} when it is taken. */
+  /**
+   * Starts a session the way a chat CLI's "new chat" does (`sess new`): `active`, owned by
+   * `input.ownerPid` (default this process), current in this terminal (or with `scope:
+   * 'directory'`, this directory) and in the foreground; the session current there before goes to
+   * the background (`session.backgrounded`). A name is generated from kind and time when none is
+   * given (`chat-20261121-143210`, suffixed `-2`… on collision). Idle sessions are paused first
+   * (see {@link pauseIdle}). Outside any terminal (and without `SESS_TERMINAL`) no pointer is set.
+   *
+   * @throws {LimitError} when `sessions.maxActive` sessions are already in use (nothing is created).
+   * @throws {InvalidInputError} for an invalid name or tag. @throws {ConflictError} when the name is taken.
+   * @example
+   * ```ts
+   * const {session, previous} = await store.newSession({kind: 'chat'})
+   * ```
+   */
+  newSession(input: NewSessionInput = {}): Promise<SwitchResult> {
+    return newSession(this.#ctx, this.#sessionSettings(), input)
+  }
+
+  /**
+   * Makes `ref` the current session of this terminal (default; `here.terminal` to name another)
+   * or of this directory (`scope: 'directory'`, like a repository-local git setting), as `git
+   * switch` or tmux's switch-client do. It comes to the foreground: the output it missed while in
+   * the background (after the sequence number recorded then) goes to `options.sink`, in order,
+   * through the replay plugin (`session.foregrounded`; without the plugin, nothing is replayed).
+   * The session current there before goes to the background, unless another terminal still shows
+   * it. A `paused` or `completed` session is resumed: `active` again, owned by the caller, within
+   * `sessions.maxActive`. Idle sessions are paused first.
+   *
+   * @throws {NotFoundError} for an unknown session, or one in the trash.
+   * @throws {LimitError} when resuming would exceed `sessions.maxActive`.
+   * @throws {InvalidInputError} for the terminal scope when this process runs in no terminal.
+   * @example
+   * ```ts
+   * await store.switchTo('fix-login', {sink: (event) => process.stdout.write(event.data)})
+   * await store.switchTo('fix-login', {scope: 'directory', here: {cwd: '/home/me/app'}})
+   * ```
+   */
+  switchTo(ref: string, options: SwitchOptions = {}): Promise<SwitchResult> {
+    return switchTo(this.#ctx, this.#sessionSettings(), ref, options)
+  }
+
+  /**
+   * The current session here: this terminal's pointer first, else that of the nearest directory
+   * among the working directory and its ancestors (`sess current`).
+   *
+   * @throws {NotFoundError} when there is none, or when it names a session now in the trash or deleted (saying which, and the fix).
+   */
+  current(here: Here = {}): Promise<CurrentSession> {
+    return currentSession(this.#ctx, place(here))
+  }
+
+  /**
+   * Closes session `ref` (default: the current one here), as a chat CLI closes a chat: `completed`
+   * through the state machine (closed time set; `session.status_changed`), its lock released if
+   * this process, process `holderPid`, or a lease token this store was given holds it, every
+   * current-session pointer to it removed, and its mode back to the background. Closing a
+   * `completed` or `terminated` session changes its status no further.
+   *
+   * @throws {NotFoundError} for an unknown session, or when no `ref` is given and there is no current session.
+   */
+  closeSession(ref?: string, options: {here?: Here; holderPid?: number} = {}): Promise<CloseResult> {
+    return closeSession(this.#ctx, ref, options)
+  }
+
+  /**
+   * Applies the idle timeout (`sessions.idleTimeout`; none by default): every live `active` or
+   * `waiting_for_input` session whose last activity is older than that is paused through the
+   * state machine (`session.status_changed`), unless its lock is held. Runs at the start of
+   * {@link newSession} and {@link switchTo}, of `sess list` and `sess current`, and before each
+   * run of {@link startAutoGc}.
+   *
+   * @returns the sessions paused now.
+   */
+  pauseIdle(): Promise<Session[]> {
+    return pauseIdleSessions(this.#ctx, this.#sessionSettings().idleTimeout)
+  }
+
+  /**
+   * Renames a session; its current-session pointers follow it.
+   *
+   * @throws {InvalidInputError} for an invalid name. @throws {ConflictError} when it is taken. @throws {NotFoundError} for an unknown session.
+   */
   rename(ref: string, newName: string): Promise<Session> {
     return renameSession(this.#ctx, ref, newName)
   }
@@ -346,7 +433,7 @@ export class Store implements AsyncDisposable {
   }
 
   /**
-   * Runs {@link gc} every `options.interval` ms (at least 1 s) until the handle is stopped or the
+   * Runs {@link pauseIdle}, then {@link gc}, every `options.interval` ms (at least 1 s) until the handle is stopped or the
    * store closes (`close()` waits for a run in progress). Runs never overlap, here or with gc in
    * other processes: a run that finds the store-wide gc lock held is skipped. Failures go to
    * `options.onError` (default: a line on stderr) and the timer goes on; the timer never keeps
@@ -362,7 +449,11 @@ export class Store implements AsyncDisposable {
    */
   startAutoGc(options: AutoGcOptions): AutoGc {
     this.#ctx.assertOpen()
-    return startAutoGc((policy) => this.gc(policy), options, (stop) => this.#ctx.beforeClose(stop))
+    const run = async (policy?: RetentionPolicy) => {
+      await this.pauseIdle()
+      return this.gc(policy)
+    }
+    return startAutoGc(run, options, (stop) => this.#ctx.beforeClose(stop))
   }
 
   /**
@@ -409,13 +500,19 @@ export class Store implements AsyncDisposable {
 
   /**
    * Sets a setting (`gc.maxAge` to `30d`…), or with `undefined` removes it; the file is written
-   * atomically. See `SessConfig` for the keys.
+   * atomically. See `SETTINGS` for the keys.
    *
    * @returns the settings now. @throws {InvalidInputError} for an unknown key or a value that does not fit it.
    */
   async setConfig(key: string, value: string | undefined): Promise<SessConfig> {
     this.#ctx.assertOpen()
     return this.#ctx.content.shared(async () => writeSetting(storeLayout(this.home), key, value))
+  }
+
+  /** The `sessions.*` settings, read afresh. */
+  #sessionSettings() {
+    this.#ctx.assertOpen()
+    return sessionSettings(readConfig(storeLayout(this.home)))
   }
 
   /** Every schema migration and whether it is applied, oldest first (`sess migrate --status`). */

@@ -1,29 +1,13 @@
-import ms from 'ms'
-import {InvalidInputError, StorageError} from '../../../src/errors/index.ts'
-import type {StoreLayout} from '../../../src/store/home.ts'
-import {parseByteSize} from '../../../src/store/output-limit.ts'
-import {writeFileAtomic} from '../../persistence/src/blobs/atomic-write.ts'
-import {readRegularFile} from '../../persistence/src/blobs/read-file.ts'
+import {InvalidInputError} from '../../../src/errors/index.ts'
+import type {SessConfig} from '../../../src/config/file.ts'
+import type {SettingSpec} from '../../../src/config/registry.ts'
+import {parseSettingValue, type SettingType} from '../../../src/config/values.ts'
 import type {RetentionPolicy, RetentionRule} from './policy.ts'
-
-/**
- * The store's settings file, `$SESS_HOME/config.json` (`sess config`): a JSON object of settings
- * by dotted key, values as the user gave them (`{"gc.maxAge": "30d", "gc.kinds.terminal.maxAge": "7d"}`).
- * It is written atomically and read by every `sess gc` (flags override it) and by
- * `store.gc()` when it is given no policy.
- *
- * Keys:
- * - `gc.maxAge`, `gc.trashGrace`: a duration (`30d`, `12h`, `90m`; a bare number is seconds)
- * - `gc.maxSessions`, `gc.keepAtLeast`: a whole number
- * - `gc.maxBytes`: a size (`5GiB`, `500MB`, bytes)
- * - `gc.kinds.<kind>.<field>` and `gc.tags.<tag>.<field>`, field one of `maxAge`, `maxSessions`,
- *   `maxBytes`, `keepAtLeast`: the rule for the sessions of a kind or with a tag
- */
-export type SessConfig = Record<string, string>
 
 type Field = 'maxAge' | 'maxSessions' | 'maxBytes' | 'keepAtLeast' | 'trashGrace'
 
-const FIELD_KINDS: Readonly<Record<Field, 'duration' | 'count' | 'size'>> = {
+/** The type of each `gc.<field>` setting. */
+const FIELD_KINDS: Readonly<Record<Field, Exclude<SettingType, 'boolean'>>> = {
   keepAtLeast: 'count',
   maxAge: 'duration',
   maxBytes: 'size',
@@ -31,15 +15,31 @@ const FIELD_KINDS: Readonly<Record<Field, 'duration' | 'count' | 'size'>> = {
   trashGrace: 'duration',
 }
 
-/** Every key `sess config` knows, as patterns (`<kind>`, `<tag>`: any name). */
-export const CONFIG_KEYS: readonly string[] = [
-  'gc.maxAge',
-  'gc.maxSessions',
-  'gc.maxBytes',
-  'gc.keepAtLeast',
-  'gc.trashGrace',
-  'gc.kinds.<kind>.<maxAge|maxSessions|maxBytes|keepAtLeast>',
-  'gc.tags.<tag>.<maxAge|maxSessions|maxBytes|keepAtLeast>',
+const FIELD_DESCRIPTIONS: Readonly<Record<Field, string>> = {
+  keepAtLeast: 'the newest N sessions are always kept',
+  maxAge: 'trash sessions idle for longer (by last activity)',
+  maxBytes: 'keep the newest sessions while their bytes add up to at most this',
+  maxSessions: 'keep at most this many sessions',
+  trashGrace: 'purge the trash and the quarantine after this long',
+}
+
+/** Fields that may also be set for one kind (`gc.kinds.<kind>.<field>`) or one tag (`gc.tags.<tag>.<field>`). */
+const RULE_FIELDS: readonly Field[] = ['maxAge', 'maxSessions', 'maxBytes', 'keepAtLeast']
+
+/**
+ * The settings of `sess gc` (the retention policy, see `policyFromConfig`): `gc.<field>` for the
+ * whole store, and `gc.kinds.<kind>.<field>` / `gc.tags.<tag>.<field>` for the sessions of a kind
+ * or with a tag.
+ */
+export const GC_SETTINGS: readonly SettingSpec[] = [
+  ...(Object.keys(FIELD_KINDS) as Field[]).map((field) => ({description: FIELD_DESCRIPTIONS[field], key: `gc.${field}`, type: FIELD_KINDS[field]})),
+  ...(['kinds', 'tags'] as const).flatMap((scope) =>
+    RULE_FIELDS.map((field) => ({
+      description: `${field} for the sessions ${scope === 'kinds' ? 'of one kind' : 'with one tag'}`,
+      key: `gc.${scope}.<${scope === 'kinds' ? 'kind' : 'tag'}>.${field}`,
+      type: FIELD_KINDS[field],
+    })),
+  ),
 ]
 
 /** Where a key lands in a {@link RetentionPolicy}. */
@@ -47,62 +47,6 @@ interface KeyPath {
   scope: 'store' | 'kinds' | 'tags'
   name?: string
   field: Field
-}
-
-/**
- * Reads the settings file; an absent file is no settings.
- *
- * @throws {StorageError} when it cannot be read or is not a JSON object of strings.
- */
-export function readConfig(layout: StoreLayout): SessConfig {
-  let bytes: Uint8Array
-  try {
-    bytes = readRegularFile(layout.config)
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {}
-    throw new StorageError(`Cannot read ${layout.config}: ${(error as Error).message}`, {cause: error, hint: 'Check the file (it must be a regular file, not a symlink).'})
-  }
-  let parsed: unknown
-  try {
-    parsed = JSON.parse(new TextDecoder().decode(bytes))
-  } catch (error) {
-    throw new StorageError(`${layout.config} is not valid JSON: ${(error as Error).message}`, {hint: 'Fix or delete the file; `sess config set` rewrites it.'})
-  }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed) || Object.values(parsed).some((value) => typeof value !== 'string')) {
-    throw new StorageError(`${layout.config} must hold a JSON object of settings (strings by key).`, {hint: 'Fix or delete the file; `sess config set` rewrites it.'})
-  }
-  return parsed as SessConfig
-}
-
-/**
- * Checks `key` and `value` and returns the value as it is stored (trimmed).
- *
- * @throws {InvalidInputError} for an unknown key, or a value that does not fit it.
- */
-export function checkSetting(key: string, value: string): string {
-  const path = keyPath(key)
-  const text = value.trim()
-  parseValue(key, path.field, text)
-  return text
-}
-
-/**
- * Writes the settings file atomically with `key` set to `value` (or removed when `value` is
- * `undefined`), and returns the new settings. Call it under the store's content lock (shared).
- *
- * @throws {InvalidInputError} for an unknown key or a bad value. @throws {StorageError} when it cannot be written.
- */
-export function writeSetting(layout: StoreLayout, key: string, value: string | undefined): SessConfig {
-  const config = readConfig(layout)
-  if (value === undefined) {
-    keyPath(key)
-    delete config[key]
-  } else {
-    config[key] = checkSetting(key, value)
-  }
-  const sorted = Object.fromEntries(Object.entries(config).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-  writeFileAtomic(layout.config, new TextEncoder().encode(`${JSON.stringify(sorted, null, 2)}\n`), {overwrite: true})
-  return sorted
 }
 
 /**
@@ -115,7 +59,7 @@ export function policyFromConfig(config: SessConfig): RetentionPolicy {
   for (const [key, text] of Object.entries(config)) {
     if (!key.startsWith('gc.')) continue
     const path = keyPath(key)
-    const value = parseValue(key, path.field, text)
+    const value = parseSettingValue(key, FIELD_KINDS[path.field], text)
     if (path.scope === 'store') {
       policy[path.field] = value
       continue
@@ -129,7 +73,7 @@ export function policyFromConfig(config: SessConfig): RetentionPolicy {
 
 function keyPath(key: string): KeyPath {
   const parts = key.split('.')
-  const unknown = () => new InvalidInputError(`Unknown setting ${JSON.stringify(key)}.`, {hint: `Settings: ${CONFIG_KEYS.join(', ')}.`})
+  const unknown = () => new InvalidInputError(`Unknown setting ${JSON.stringify(key)}.`, {hint: `The gc settings: ${GC_SETTINGS.map((spec) => spec.key).join(', ')}.`})
   if (parts[0] !== 'gc' || parts.length < 2) throw unknown()
   if (parts.length === 2) {
     const field = parts[1] as Field
@@ -139,20 +83,6 @@ function keyPath(key: string): KeyPath {
   const scope = parts[1]
   const field = parts.at(-1) as Field
   const name = parts.slice(2, -1).join('.')
-  if ((scope !== 'kinds' && scope !== 'tags') || name === '' || !Object.hasOwn(FIELD_KINDS, field) || field === 'trashGrace') throw unknown()
+  if ((scope !== 'kinds' && scope !== 'tags') || name === '' || !RULE_FIELDS.includes(field)) throw unknown()
   return {field, name, scope}
-}
-
-function parseValue(key: string, field: Field, text: string): number {
-  const kind = FIELD_KINDS[field]
-  if (kind === 'size') return parseByteSize(key, text)
-  if (kind === 'count') {
-    if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text))) throw new InvalidInputError(`${key} ${JSON.stringify(text)} is not a whole number.`, {hint: 'Give a count such as 100.'})
-    return Number(text)
-  }
-  const duration = /^\d+(\.\d+)?$/.test(text) ? Number(text) * 1000 : /^\d+(\.\d+)?\s*[a-z]+$/i.test(text) ? ms(text as ms.StringValue) : Number.NaN
-  if (typeof duration !== 'number' || !Number.isFinite(duration) || duration < 0) {
-    throw new InvalidInputError(`${key} ${JSON.stringify(text)} is not a duration.`, {hint: 'Give a duration such as 30d, 12h or 90m (a bare number is seconds).'})
-  }
-  return Math.round(duration)
 }

@@ -3,6 +3,9 @@ import {chmodSync, openSync, readdirSync, readFileSync, symlinkSync, unlinkSync,
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {describe, expect, it} from 'vitest'
+import {sql} from 'kysely'
+import {connectDatabase} from '../../../src/db/connect.ts'
+import {MIGRATIONS} from '../../../src/db/migrations/index.ts'
 import {openStore} from '../../../src/store/open-store.ts'
 import {tempDir} from '../../../test/helpers/cli.ts'
 import {DAY, GC_NOW} from '../../../test/helpers/gc-store.ts'
@@ -119,14 +122,17 @@ describe('store.doctor: the schema', () => {
     try {
       const home = join(dir.path, 'store')
       await (await openStore({home})).close()
-      const db = new Database(join(home, 'sess.db'))
-      db.run("delete from kysely_migration where name = '2026-11-21T03-cleanup'")
-      db.run('alter table sessions drop column pinned')
-      db.close()
+      // The latest migration undone, as in a store a version of sess before it made.
+      const latest = Object.keys(MIGRATIONS).at(-1)!
+      const database = connectDatabase(join(home, 'sess.db'))
+      await MIGRATIONS[latest]!.down!(database.db)
+      await sql`delete from kysely_migration where name = ${latest}`.execute(database.db)
+      await Promise.all([database.db.destroy(), database.relaxedDb.destroy()])
+      database.close()
       await using store = await openStore({autoMigrate: false, home})
       const report = await store.doctor()
       expect(report.findings.map((f) => [f.kind, f.fixed])).toEqual([['schema-behind', false]])
-      expect(report.findings[0]!.message).toMatch(/^1 schema migration\(s\) pending: 2026-11-21T03-cleanup\. The other checks need the current schema/)
+      expect(report.findings[0]!.message).toBe(`1 schema migration(s) pending: ${latest}. The other checks need the current schema: run \`sess migrate\` (or --fix), then doctor again.`)
       expect((await store.doctor({fix: true})).findings.map((f) => [f.kind, f.fixed])).toEqual([['schema-behind', true]])
       expect(await store.doctor()).toEqual({clean: true, findings: [], quarantine: null})
     } finally {

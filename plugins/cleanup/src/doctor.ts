@@ -2,18 +2,20 @@ import {chmodSync} from 'node:fs'
 import {sql} from 'kysely'
 import ms from 'ms'
 import type {DoctorFinding} from '../../../src/bus/index.ts'
+import {danglingPointers, removePointer} from '../../../src/coordinator/pointers.ts'
 import {migrateToLatest, migrationStatus} from '../../../src/db/migrate.ts'
 import {SessError} from '../../../src/errors/index.ts'
 import type {StoreContext} from '../../../src/store/context.ts'
 import type {StoreLayout} from '../../../src/store/home.ts'
 import {setOutputLimit} from '../../../src/store/output.ts'
 import {setSessionStatus} from '../../../src/store/sessions.ts'
+import {IN_USE_STATUSES} from '../../../src/session/status.ts'
 import {sha256} from '../../../src/store/blob-store.ts'
 import {toStorageError} from '../../persistence/src/blobs/atomic-write.ts'
 import {readRegularFile} from '../../persistence/src/blobs/read-file.ts'
 import {leakedDescriptors, ownDescriptorsUnder} from './fds.ts'
 import {execute, type GcReport, type Planned, planLitter, planStaleLocks, sweepScan, takeGcLock} from './gc.ts'
-import {IN_USE_STATUSES, ownerDeath, readInventory} from './inventory.ts'
+import {ownerDeath, readInventory} from './inventory.ts'
 import {DEFAULT_TRASH_GRACE} from './policy.ts'
 import {QuarantineBatch} from './quarantine.ts'
 
@@ -113,6 +115,15 @@ export async function runDoctor(ctx: StoreContext, layout: StoreLayout, options:
         add('dead-owner', 'warning', {sessionId: session.id}, `Session ${session.name} is ${session.status}, but ${death}.`, 'mark it terminated (sess doctor --fix)', {
           repair: async () => {
             await setSessionStatus(ctx, session.id, 'terminated')
+            return true
+          },
+        })
+      }
+      for (const pointer of await danglingPointers(ctx.db)) {
+        const whose = pointer.scope === 'terminal' ? `terminal ${pointer.key}` : `directory ${pointer.key}`
+        add('dangling-pointer', 'warning', {sessionId: pointer.sessionId}, `The current session of ${whose} is ${pointer.sessionName}, which was deleted.`, 'remove the pointer (sess doctor --fix)', {
+          repair: async () => {
+            await removePointer(ctx, pointer)
             return true
           },
         })

@@ -2,11 +2,9 @@ import {proofOfDeath} from '../../locking/src/liveness.ts'
 import {staleReason} from '../../../src/lock/contention.ts'
 import {describeHolder} from '../../../src/lock/describe.ts'
 import {type LockRow} from '../../../src/lock/table.ts'
+import {IN_USE_STATUSES} from '../../../src/session/status.ts'
 import type {SessionOwner} from '../../../src/session/types.ts'
 import type {StoreContext} from '../../../src/store/context.ts'
-
-/** Statuses of a session that a live owner may still be writing to: never collected while it lives. */
-export const IN_USE_STATUSES: ReadonlySet<string> = new Set(['active', 'processing', 'waiting_for_input'])
 
 /** A session as gc and doctor see it: index fields, tags, and its content's bytes. */
 export interface SessionEntry {

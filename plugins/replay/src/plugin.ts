@@ -9,7 +9,9 @@ const encoder = new TextEncoder()
  * The replay plugin's bus handlers. It writes the `output` format on `session.restoring`: the
  * output buffer's stdout and stderr data (`o` and `e` events) concatenated as UTF-8, without the
  * timing: the bytes `sess replay --no-wait` writes, and `asciinema cat` prints for the session's
- * asciicast export. Its commands (`sess record`, `sess replay`) come through oclif.
+ * asciicast export. On `session.foregrounded` it replays what the session missed in the background
+ * (its `o` and `e` events, in order, all at once) into the caller's sink. Its commands
+ * (`sess record`, `sess replay`) come through oclif.
  */
 export const replay: SessPlugin = {
   name: '@sess/plugin-replay',
@@ -22,6 +24,10 @@ export const replay: SessPlugin = {
         .map((event) => event.data)
         .join('')
       return {bytes: encoder.encode(text)}
+    })
+    bus.on('session.foregrounded', async ({missed, sink}) => {
+      if (!sink) return
+      for await (const event of missed()) if (event.code === 'o' || event.code === 'e') await sink(event)
     })
   },
 }

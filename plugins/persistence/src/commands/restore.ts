@@ -33,7 +33,7 @@ export default class Restore extends SessCommand<typeof Restore> {
   ]
 
   static override args = {
-    session: Args.string({description: 'Session id or name.', required: true}),
+    session: Args.string({description: 'Session id or name (default: the current session; required with --from-trash).'}),
   }
 
   static override flags = {
@@ -49,14 +49,16 @@ export default class Restore extends SessCommand<typeof Restore> {
   async run(): Promise<RestoreReport> {
     const {args, flags} = this
     const store = await this.store()
+    if (flags['from-trash'] && args.session === undefined) throw new InvalidInputError('--from-trash needs the name of the session to bring back.', {hint: '`sess list --trash` lists the trash.'})
+    const ref = await this.sessionRef(args.session)
     if (flags.fork !== undefined) {
-      const fork = await store.fork(args.session, flags.fork)
+      const fork = await store.fork(ref, flags.fork)
       const source = await store.get(fork.parentId!)
       if (!this.jsonEnabled()) this.log(`Forked ${source.name} into ${fork.name} (${fork.id}).`)
       return {action: 'forked', fork: {id: fork.id, name: fork.name}, id: source.id, name: source.name}
     }
     if (flags['from-trash']) {
-      const session = await store.untrash(args.session)
+      const session = await store.untrash(ref)
       if (flags.to === undefined) {
         if (!this.jsonEnabled()) this.log(`Brought ${session.name} back from the trash.`)
         return {action: 'untrashed', id: session.id, name: session.name}
@@ -67,7 +69,7 @@ export default class Restore extends SessCommand<typeof Restore> {
       throw new InvalidInputError('--json describes what was written, so it needs --to FILE.', {hint: 'Add --to FILE, or drop --json to get the bytes on stdout.'})
     }
     if (to.includes('\0')) throw new InvalidInputError('The --to path contains a NUL byte.')
-    const session = await store.get(args.session)
+    const session = await store.get(ref)
     const result = await store.restore(session.id, {
       asciicastVersion: flags['asciicast-version'] as 2 | 3 | undefined,
       format: flags.format,

@@ -88,6 +88,7 @@ export function sessionOf(fields: Partial<Session> = {}): Session {
     name: 'test-session',
     kind: 'agent',
     status: 'completed',
+    mode: 'background',
     tags: [],
     title: null,
     model: null,

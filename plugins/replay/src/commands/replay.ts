@@ -28,7 +28,7 @@ If interrupted (Ctrl-C), the terminal's colours, cursor and modes (alternate scr
   ]
 
   static override args = {
-    session: Args.string({description: 'Session id or name.', required: true}),
+    session: Args.string({description: 'Session id or name (default: the current session).'}),
   }
 
   static override flags = {
@@ -49,7 +49,7 @@ If interrupted (Ctrl-C), the terminal's colours, cursor and modes (alternate scr
     const from = flags.from === undefined ? undefined : replayPoint(flags.from)
     const to = flags.to === undefined ? undefined : replayPoint(flags.to)
     const store = await this.store()
-    const session = await store.get(args.session)
+    const session = await store.get(await this.sessionRef(args.session))
     const stats = await store.outputStats(session.id)
     if (flags.stats) {
       if (!this.jsonEnabled()) this.printStats(session.name, stats)

@@ -30,7 +30,7 @@ SESS_LOCK_TOKEN=$token <%= config.bin %> save --session my-chat chat.jsonl
   ]
 
   static override args = {
-    session: Args.string({description: 'Session id or name.', required: true}),
+    session: Args.string({description: 'Session id or name (default: the current session).'}),
   }
 
   static override flags = {
@@ -42,7 +42,7 @@ SESS_LOCK_TOKEN=$token <%= config.bin %> save --session my-chat chat.jsonl
   async run(): Promise<AcquireReport> {
     const {args, flags} = this
     const store = await this.store()
-    const lease = await store.lock(args.session, {
+    const lease = await store.lock(await this.sessionRef(args.session), {
       pid: flags.pid ?? callingProcess(),
       ttl: parseDurationFlag('ttl', flags.ttl),
       wait: parseDurationFlag('wait', flags.wait),

@@ -1,15 +1,12 @@
 import {Args, Flags} from '@oclif/core'
-import {SessCommand} from '../../../../../src/cli/base-command.ts'
-import {InvalidInputError} from '../../../../../src/errors/index.ts'
-import {CONFIG_KEYS, type SessConfig} from '../../config.ts'
+import {SessCommand} from '../../cli/base-command.ts'
+import {CONFIG_KEYS, describeSettings, type SessConfig} from '../../config/index.ts'
+import {InvalidInputError} from '../../errors/index.ts'
 
 export default class ConfigSet extends SessCommand<typeof ConfigSet> {
   static override summary = 'Set a setting of the store (e.g. the retention policy of sess gc), or remove it with --unset.'
-  static override description = `Settings live in $SESS_HOME/config.json, written atomically. Keys:
-- gc.maxAge, gc.trashGrace: a duration (30d, 12h; a bare number is seconds)
-- gc.maxSessions, gc.keepAtLeast: a whole number
-- gc.maxBytes: a size (5GiB, 500MB, bytes)
-- gc.kinds.<kind>.<field>, gc.tags.<tag>.<field> (field: maxAge, maxSessions, maxBytes, keepAtLeast): a rule for the sessions of a kind, or with a tag
+  static override description = `Settings live in $SESS_HOME/config.json, written atomically. A duration is a number of seconds or carries a unit (30d, 12h); a size is bytes or carries a unit (5GiB, 500MB); a boolean is true or false. Keys (<kind>, <tag>: any name):
+${describeSettings()}
 
 --json prints all the settings after the change.`
 

@@ -1,10 +1,10 @@
 import {Args} from '@oclif/core'
-import {SessCommand} from '../../../../../src/cli/base-command.ts'
-import {NotFoundError} from '../../../../../src/errors/index.ts'
-import {CONFIG_KEYS, type SessConfig} from '../../config.ts'
+import {SessCommand} from '../../cli/base-command.ts'
+import {CONFIG_KEYS, type SessConfig} from '../../config/index.ts'
+import {NotFoundError} from '../../errors/index.ts'
 
 export default class ConfigGet extends SessCommand<typeof ConfigGet> {
-  static override summary = "Print a setting of the store, or all of them."
+  static override summary = 'Print a setting of the store, or all of them.'
   static override description = `Settings live in $SESS_HOME/config.json. Keys: ${CONFIG_KEYS.join(', ')}.
 
 --json prints {KEY: VALUE, …} (all, or the one asked for).`
