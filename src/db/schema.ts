@@ -13,6 +13,8 @@ export interface Database {
   output_buffers: OutputBuffersTable
   snapshots: SnapshotsTable
   locks: LocksTable
+  search_docs: SearchDocsTable
+  search_fts: SearchFtsTable
 }
 
 /** One row per session: the index `sess list` reads. */
@@ -132,4 +134,20 @@ export interface LocksTable {
   /** Lease length, ms. */
   ttl_ms: number
   released_at: number | null
+}
+
+/**
+ * The full-text index's entries (SQLite; see `src/search/sqlite-fts5.ts`): one row per record, its
+ * `id` the rowid of the record's text in {@link SearchFtsTable}. Deleted with its session.
+ */
+export interface SearchDocsTable {
+  id: Generated<number>
+  session_id: string
+  seq: number
+}
+
+/** The FTS5 table (contentless: it keeps the index of `text`, not the text). */
+export interface SearchFtsTable {
+  rowid: number
+  text: string
 }

@@ -3,6 +3,10 @@ import {chmodSync, openSync, readdirSync, readFileSync, symlinkSync, unlinkSync,
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {describe, expect, it} from 'vitest'
+import {Kysely} from 'kysely'
+import {MIGRATIONS} from '../../../src/db/migrations/index.ts'
+import type {Database as Schema} from '../../../src/db/schema.ts'
+import {BunSqliteDialect} from '../../../src/db/sqlite.ts'
 import {openStore} from '../../../src/store/open-store.ts'
 import {tempDir} from '../../../test/helpers/cli.ts'
 import {DAY, GC_NOW} from '../../../test/helpers/gc-store.ts'
@@ -119,14 +123,17 @@ describe('store.doctor: the schema', () => {
     try {
       const home = join(dir.path, 'store')
       await (await openStore({home})).close()
+      // The latest migration undone, as if this store were made by the sess before it.
+      const latest = Object.keys(MIGRATIONS).at(-1)!
       const db = new Database(join(home, 'sess.db'))
-      db.run("delete from kysely_migration where name = '2026-11-21T03-cleanup'")
-      db.run('alter table sessions drop column pinned')
-      db.close()
+      const kysely = new Kysely<Schema>({dialect: new BunSqliteDialect(db)})
+      await MIGRATIONS[latest]!.down!(kysely)
+      await kysely.deleteFrom('kysely_migration' as never).where('name' as never, '=', latest as never).execute()
+      await kysely.destroy()
       await using store = await openStore({autoMigrate: false, home})
       const report = await store.doctor()
       expect(report.findings.map((f) => [f.kind, f.fixed])).toEqual([['schema-behind', false]])
-      expect(report.findings[0]!.message).toMatch(/^1 schema migration\(s\) pending: 2026-11-21T03-cleanup\. The other checks need the current schema/)
+      expect(report.findings[0]!.message).toMatch(new RegExp(`^1 schema migration\\(s\\) pending: ${latest}\\. The other checks need the current schema`))
       expect((await store.doctor({fix: true})).findings.map((f) => [f.kind, f.fixed])).toEqual([['schema-behind', true]])
       expect(await store.doctor()).toEqual({clean: true, findings: [], quarantine: null})
     } finally {
