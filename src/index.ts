@@ -28,6 +28,8 @@ export type {DetectInput, ExportSession, FormatAdapter, ParsedMeta, ParsedSessio
 export {assertValidName, MAX_NAME_LENGTH} from './session/names.ts'
 export {assertTransition, isSessionStatus, SESSION_STATUSES, type SessionStatus, STATUS_TRANSITIONS} from './session/status.ts'
 export type * from './session/types.ts'
+export {parseQuery, type ParsedQuery, type SearchTerm} from './search/query.ts'
+export {DEFAULT_SEARCH_LIMIT, type SearchHit, type SearchOptions} from './search/search.ts'
 export type {BlobRef, BlobStore} from './store/blob-store.ts'
 export type {ListFilter} from './store/list-filter.ts'
 export {DEFAULT_LOCK_WAIT, DEFAULT_PLUGINS, openStore, type OpenStoreOptions} from './store/open-store.ts'

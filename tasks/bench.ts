@@ -16,10 +16,12 @@
  *   (g) `sess record -- cat` of a 100 MiB file against plain `cat` and `asciinema rec`, in a
  *       pseudo-terminal, and `sess replay --no-wait` throughput;
  *   (h) `sess gc --dry-run` and `sess doctor` over the store of (c), and `sess gc` of 10,000
- *       imported sessions against `rm -rf` of the same files.
+ *       imported sessions against `rm -rf` of the same files;
+ *   (i) `store.search` (p50/p99 of several queries) over 100,000 sessions with content, against
+ *       `grep -r` over the same text exported as files.
  *
  *   bun run bench            the full run (a few minutes)
- *   bun run bench --quick    a smoke run: 2,000 sessions, 1,000 records, contention with 2 and 8 processes, 20 MiB recorded, gc of 1,000
+ *   bun run bench --quick    a smoke run: 2,000 sessions, 1,000 records, contention with 2 and 8 processes, 20 MiB recorded, gc of 1,000, search over 2,000
  *
  * Prints a table with a target and PASS/MISS per figure (progress goes to stderr). Figures, not a
  * test: it exits 0 whatever they are (1 only if the benchmark itself fails).
@@ -33,14 +35,15 @@ import {benchCleanup} from './bench/cleanup.ts'
 import {benchCli, cliRatio, generateStore} from './bench/list.ts'
 import {benchContention, benchLockCli, benchUncontended, type CliFigure, opsPerSecond} from './bench/lock.ts'
 import {benchReplay} from './bench/replay.ts'
+import {benchSearch} from './bench/search.ts'
 import {atLeast, atMost, formatMs, formatRatio, percentile, renderReport, type Section} from './bench/stats.ts'
 
 const REPO = join(import.meta.dir, '..')
 const quick = process.argv.includes('--quick')
 
 const config = quick
-  ? {cliRuns: 5, createBudgetSeconds: 60, earlySessions: 10, gcSessions: 1_000, late: 1_000, lateSamples: 200, lockOps: 400, lockProcs: [2, 8], lockSamples: 500, recordMiB: 20, recordRuns: 1, rewriteRounds: 10, sessions: 2_000}
-  : {cliRuns: 7, createBudgetSeconds: 60, earlySessions: 40, gcSessions: 10_000, late: 10_000, lateSamples: 500, lockOps: 3_200, lockProcs: [2, 8, 32], lockSamples: 3_000, recordMiB: 100, recordRuns: 3, rewriteRounds: 15, sessions: 100_000}
+  ? {cliRuns: 5, createBudgetSeconds: 60, earlySessions: 10, gcSessions: 1_000, late: 1_000, lateSamples: 200, lockOps: 400, lockProcs: [2, 8], lockSamples: 500, recordMiB: 20, recordRuns: 1, rewriteRounds: 10, searchRuns: 20, sessions: 2_000}
+  : {cliRuns: 7, createBudgetSeconds: 60, earlySessions: 40, gcSessions: 10_000, late: 10_000, lateSamples: 500, lockOps: 3_200, lockProcs: [2, 8, 32], lockSamples: 3_000, recordMiB: 100, recordRuns: 3, rewriteRounds: 15, searchRuns: 50, sessions: 100_000}
 
 function progress(message: string): void {
   process.stderr.write(`bench: ${message}…\n`)
@@ -211,6 +214,9 @@ async function main(): Promise<void> {
     // (g)
     sections.push(await benchReplay(REPO, scratch.path, {fileMiB: config.recordMiB, progress, runs: config.recordRuns}))
     sections.push(cleanup)
+
+    // (i)
+    sections.push(await benchSearch(scratch.path, {progress, runs: config.searchRuns, sessions: config.sessions}))
   } finally {
     rmSync(scratch.path, {force: true, recursive: true})
   }

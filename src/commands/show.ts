@@ -17,14 +17,20 @@ export interface ShowResult {
 export default class Show extends SessCommand<typeof Show> {
   static override summary = 'Show a session: metadata, lock holder, saved versions (with any damage found) and its last records.'
 
-  static override examples = ['<%= config.bin %> <%= command.id %>', '<%= config.bin %> <%= command.id %> my-session', '<%= config.bin %> <%= command.id %> 01JD3F6Q8W0000000000000000 --records 50 --json']
+  static override examples = [
+    '<%= config.bin %> <%= command.id %>',
+    '<%= config.bin %> <%= command.id %> my-session',
+    '<%= config.bin %> <%= command.id %> 01JD3F6Q8W0000000000000000 --records 50 --json',
+    '<%= config.bin %> <%= command.id %> my-session --from 120 --records 5',
+  ]
 
   static override args = {
     session: Args.string({description: 'Session id or name (default: the current session).'}),
   }
 
   static override flags = {
-    records: Flags.integer({default: 10, description: 'How many of the last records to show.', min: 0}),
+    from: Flags.integer({description: 'Show records from this number on (as `sess search` prints it) instead of the last ones.', min: 1}),
+    records: Flags.integer({default: 10, description: 'How many of the last records (or, with --from, of the records from there) to show.', min: 0}),
     trash: Flags.boolean({description: 'Look in the trash too.'}),
   }
 
@@ -35,7 +41,11 @@ export default class Show extends SessCommand<typeof Show> {
     const versions = await store.versions(session.id, {includeTrashed: true})
     const records: StoredRecord[] = []
     if (this.flags.records > 0) {
-      for await (const record of store.records(session.id, {includeTrashed: true, last: this.flags.records})) records.push(record)
+      const from = this.flags.from
+      for await (const record of store.records(session.id, from === undefined ? {includeTrashed: true, last: this.flags.records} : {after: from - 1, includeTrashed: true})) {
+        records.push(record)
+        if (records.length === this.flags.records) break
+      }
     }
     if (!this.jsonEnabled()) this.log(render(session, lock, versions, records))
     return {lock, records, session, versions}
@@ -75,7 +85,8 @@ function render(session: Session, lock: LockState | null, versions: VersionInfo[
     }
   }
   if (records.length > 0) {
-    lines.push('', chalk.bold(`Last ${records.length} records`))
+    const last = records.at(-1)!.seq === session.recordCount
+    lines.push('', chalk.bold(last ? `Last ${records.length} records` : `Records ${records[0]!.seq}–${records.at(-1)!.seq} of ${session.recordCount}`))
     for (const {record, seq} of records) lines.push(`  ${chalk.dim(String(seq).padStart(5))}  ${summarize(record)}`)
   }
   return lines.join('\n')

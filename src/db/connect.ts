@@ -1,5 +1,7 @@
 import {Kysely} from 'kysely'
 import {StorageError} from '../errors/index.ts'
+import type {SearchIndex} from '../search/search-index.ts'
+import {SqliteFts5Index} from '../search/sqlite-fts5.ts'
 import type {Database} from './schema.ts'
 import {BunSqliteDialect, openSqlite, SQLITE_BEGIN_WRITE, SQLITE_RELAXED_SYNCHRONOUS} from './sqlite.ts'
 
@@ -19,6 +21,8 @@ export interface MetadataDatabase {
    * connection that ran no query would otherwise stay open). Idempotent.
    */
   close: () => void
+  /** The full-text index of transcripts (SQLite: FTS5). */
+  search: SearchIndex
 }
 
 /**
@@ -42,7 +46,7 @@ export function connectDatabase(path: string): MetadataDatabase {
       main.close(false)
       relaxed.close(false)
     }
-    return {beginWrite: SQLITE_BEGIN_WRITE, close, db: kysely(main), relaxedDb: kysely(relaxed)}
+    return {beginWrite: SQLITE_BEGIN_WRITE, close, db: kysely(main), relaxedDb: kysely(relaxed), search: new SqliteFts5Index()}
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
     throw new StorageError(`Cannot open the store database ${path}: ${(error as Error).message}`, {

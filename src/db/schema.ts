@@ -14,6 +14,8 @@ export interface Database {
   snapshots: SnapshotsTable
   locks: LocksTable
   current_sessions: CurrentSessionsTable
+  search_docs: SearchDocsTable
+  search_fts: SearchFtsTable
 }
 
 /** One row per session: the index `sess list` reads. */
@@ -153,4 +155,20 @@ export interface CurrentSessionsTable {
   /** The session's name (for messages once it is gone). */
   session_name: string
   set_at: number
+}
+
+/**
+ * The full-text index's entries (SQLite; see `src/search/sqlite-fts5.ts`): one row per record, its
+ * `id` the rowid of the record's text in {@link SearchFtsTable}. Deleted with its session.
+ */
+export interface SearchDocsTable {
+  id: Generated<number>
+  session_id: string
+  seq: number
+}
+
+/** The FTS5 table (contentless: it keeps the index of `text`, not the text). */
+export interface SearchFtsTable {
+  rowid: number
+  text: string
 }

@@ -7,6 +7,7 @@ import {ConflictError, InvalidInputError, NotFoundError, SessError, StorageError
 import {awaitUnlocked} from '../lock/contention.ts'
 import {LockBusyError} from '../lock/fence.ts'
 import type {LeaseRef} from '../lock/token.ts'
+import type {SearchIndex} from '../search/search-index.ts'
 import {isSessionId} from '../session/names.ts'
 import type {BlobStore} from './blob-store.ts'
 import {ContentLock} from './content-lock.ts'
@@ -48,6 +49,8 @@ export interface StoreContextParts {
   closeDatabase: () => void
   /** The store-wide lock file on content (see {@link ContentLock}). */
   contentLock: string
+  /** The full-text index of transcripts, written in the same transactions as the records. */
+  search: SearchIndex
 }
 
 /** What the store's operations share: the database, blobs, bus, clock, leases and the write path. */
@@ -69,6 +72,8 @@ export class StoreContext {
   readonly lockWait: number
   /** Held shared by a write from its blob's first byte until its row commits; exclusive by a sweep for litter. */
   readonly content: ContentLock
+  /** The full-text index of transcripts: every write of records indexes them in its own transaction. */
+  readonly search: SearchIndex
   readonly #beginWrite: CompiledQuery
   readonly #relaxedDb: Kysely<Database>
   readonly #beforeClose = new Set<() => Promise<unknown>>()
@@ -86,6 +91,7 @@ export class StoreContext {
     this.lockWait = parts.lockWait
     this.#closeDatabase = parts.closeDatabase
     this.content = new ContentLock(parts.contentLock)
+    this.search = parts.search
     for (const lease of parts.adoptedLeases) this.leases.set(lease.sessionId, lease)
   }
 

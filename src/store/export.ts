@@ -75,7 +75,8 @@ export async function forkSession(ctx: StoreContext, ref: string, name: string):
       async (trx) => {
         await insertSession(trx, row, tags)
         if (latest && blob) await trx.insertInto('versions').values({...latest, ...blob, created_at: now, session_id: id, version: 1}).execute()
-        await copyRows(trx, 'records', source.id, id)
+        const records = await copyRows(trx, 'records', source.id, id)
+        await ctx.search.index(trx, records.map((row) => ({record: JSON.parse(row.body!) as SessionRecord, seq: Number(row.seq), sessionId: id})))
         await copyRows(trx, 'output_events', source.id, id)
         const buffer = await trx.selectFrom('output_buffers').selectAll().where('session_id', '=', source.id).executeTakeFirst()
         if (buffer) await trx.insertInto('output_buffers').values({...buffer, session_id: id}).execute()
@@ -107,8 +108,9 @@ async function readOriginal(ctx: StoreContext, session: Session, version?: numbe
   return ctx.blobs.get(session.id, {...row, bytes: Number(row.bytes)})
 }
 
-/** Copies a session's rows of `table` to session `to`. */
-async function copyRows(trx: Kysely<Database>, table: 'records' | 'output_events', from: string, to: string): Promise<void> {
+/** Copies a session's rows of `table` to session `to`, and returns them. */
+async function copyRows(trx: Kysely<Database>, table: 'records' | 'output_events', from: string, to: string): Promise<Array<{seq: number; body?: string}>> {
   const rows = await trx.selectFrom(table).selectAll().where('session_id', '=', from).orderBy('seq').execute()
   await insertInBatches(trx, table, rows.map((row) => ({...row, session_id: to})))
+  return rows
 }

@@ -57,7 +57,7 @@ export async function saveOriginal(ctx: StoreContext, input: SaveInput): Promise
           .insertInto('versions')
           .values({...blob, created_at: now, damage: JSON.stringify(parsed.damage), format: parsed.format, session_id: id, version})
           .execute()
-        await replaceContent(trx, id, parsed)
+        await replaceContent(ctx, trx, id, parsed)
         await trx.updateTable('sessions').set(indexFields(parsed, bytes.length, version, now)).where('id', '=', id).execute()
         return {version}
       },
@@ -120,11 +120,13 @@ async function findSaved(trx: Kysely<Database>, sha256: string, within: string |
   }
 }
 
-/** Replaces a session's transcript and output buffer with those of `parsed`. */
-async function replaceContent(trx: Kysely<Database>, id: string, parsed: ParsedSession): Promise<void> {
+/** Replaces a session's transcript (and its entries in the search index) and output buffer with those of `parsed`. */
+async function replaceContent(ctx: StoreContext, trx: Kysely<Database>, id: string, parsed: ParsedSession): Promise<void> {
   await trx.deleteFrom('records').where('session_id', '=', id).execute()
+  await ctx.search.remove(trx, id)
   const records = parsed.records.map((record, index) => ({body: JSON.stringify(record), seq: index + 1, session_id: id, ts: record.ts ?? null, type: record.type}))
   await insertInBatches(trx, 'records', records)
+  await ctx.search.index(trx, parsed.records.map((record, index) => ({record, seq: index + 1, sessionId: id})))
   await trx.deleteFrom('output_events').where('session_id', '=', id).execute()
   const output = parsed.output.map((event, index) => ({bytes: byteLength(event.data), code: event.code, data: event.data, seq: index + 1, session_id: id, time: event.time}))
   await insertInBatches(trx, 'output_events', output)

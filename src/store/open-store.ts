@@ -76,7 +76,7 @@ export async function openStore(options: OpenStoreOptions = {}): Promise<Store> 
   const layout = storeLayout(home)
   outputLimit ??= sessionSettings(readConfig(layout)).maxBuffer
   ensureFile(layout.contentLock)
-  const {beginWrite, close: closeDatabase, db, relaxedDb} = connectDatabase(layout.database)
+  const {beginWrite, close: closeDatabase, db, relaxedDb, search} = connectDatabase(layout.database)
   try {
     if (options.autoMigrate ?? true) await migrateToLatest(db, layout.migrateLock)
   } catch (error) {
@@ -87,7 +87,7 @@ export async function openStore(options: OpenStoreOptions = {}): Promise<Store> 
   const bus = new LifecycleBus(options.onPluginError)
   for (const plugin of options.plugins ?? DEFAULT_PLUGINS) await bus.use(plugin)
   const blobs = new FileBlobStore(layout.blobs)
-  return new Store({adoptedLeases, beginWrite, blobs, bus, closeDatabase, contentLock: layout.contentLock, db, home, lockWait, migrateLock: layout.migrateLock, now: options.now ?? Date.now, outputLimit, relaxedDb, warnings})
+  return new Store({adoptedLeases, beginWrite, blobs, bus, closeDatabase, contentLock: layout.contentLock, db, home, lockWait, migrateLock: layout.migrateLock, now: options.now ?? Date.now, outputLimit, relaxedDb, search, warnings})
 }
 
 /** Creates `path` (0600, never through a symlink) if missing, so that taking a lock on it later creates nothing. */

@@ -14,6 +14,7 @@ import {type MigrationState, migrateToLatest, migrationStatus} from '../db/migra
 import {acquireLock, leaseFromToken, type LockOptions} from '../lock/acquire.ts'
 import type {Lease} from '../lock/lease.ts'
 import {lockStates} from '../lock/status.ts'
+import {type SearchHit, type SearchOptions, searchRecords} from '../search/search.ts'
 import type {SessionStatus} from '../session/status.ts'
 import type {LockState, OutputEvent, Session, SessionRecord, StoredRecord} from '../session/types.ts'
 import {StoreContext, type StoreContextParts} from './context.ts'
@@ -201,6 +202,33 @@ export class Store implements AsyncDisposable {
    */
   append(ref: string, record: SessionRecord): Promise<number> {
     return appendRecord(this.#ctx, ref, record)
+  }
+
+  /**
+   * Full-text search over the transcripts of every session (`sess search`): message text, tool
+   * names, tool arguments and results (see `recordText`). Every word of `query` must match (case
+   * and diacritics ignored), `"quoted phrases"` as phrases, and no character is an operator, so
+   * any text is a valid query (see `parseQuery`). Hits that hold the whole query as one phrase
+   * come first, then by relevance (bm25). Sessions in the trash are left out unless
+   * `includeTrashed`. The index is written in the same transaction as the records, so an append
+   * or a save is found as soon as it resolves.
+   *
+   * @param options.kind only sessions of this kind (or kinds). @param options.since only sessions
+   *   active at or after this time (ms). @param options.session only this session (id or name).
+   * @param options.limit at most this many hits (default 20; 0 for all).
+   * @returns the hits, best first, each with its session, the record's `seq`, and a snippet.
+   * @throws {InvalidInputError} when the query holds no word, or for a bad limit.
+   * @throws {NotFoundError} for an unknown `options.session`.
+   * @throws {StorageError} when the search index is missing or damaged (`sess doctor --fix` rebuilds it).
+   * @example
+   * ```ts
+   * for (const hit of await store.search('"login bug" auth', {kind: 'agent', limit: 5})) {
+   *   console.log(`${hit.name} #${hit.seq} ${hit.snippet}`)
+   * }
+   * ```
+   */
+  search(query: string, options: SearchOptions = {}): Promise<SearchHit[]> {
+    return searchRecords(this.#ctx, query, options)
   }
 
   /**

@@ -6,9 +6,9 @@ import {inPages, PAGE} from './pages.ts'
 import {assertRecord} from './validate.ts'
 
 /**
- * See `Store.append`. The hot path: one write transaction of three statements — the session's
- * counters bumped (which also resolves `ref`), the lock's fencing check, then the record
- * inserted — and no lookup before it.
+ * See `Store.append`. The hot path: one write transaction — the session's counters bumped (which
+ * also resolves `ref`), the lock's fencing check, the record inserted, then indexed for search —
+ * and no lookup before it.
  */
 export async function appendRecord(ctx: StoreContext, ref: string, record: SessionRecord): Promise<number> {
   const body = assertRecord(record)
@@ -37,6 +37,7 @@ export async function appendRecord(ctx: StoreContext, ref: string, record: Sessi
       (param) => trx.insertInto('records').values({body: param('body'), seq: param('seq'), session_id: param('id'), ts: param('ts'), type: param('type')}),
       {body, id: session.id, seq, ts: record.ts ?? null, type: record.type},
     )
+    await ctx.search.index(trx, [{record, seq, sessionId: session.id}])
     return {id: session.id, seq}
   })
   if (!appended) throw ctx.notFound(ref)

@@ -58,16 +58,16 @@ interface Found {
 
 /**
  * Checks the store (see `Store.doctor`): the database (SQLite `quick_check`, pending migrations),
- * locks, session owners, content against the index (temp files, orphans either way, lengths and
- * SHA-256), file modes, symlinks, output buffers against their bound, the trash and the quarantine
- * against the grace period, and this process's descriptors into the store. Emits
- * `doctor.finding` for each finding.
+ * the search index (present, sound, one entry per record), locks, session owners, content
+ * against the index (temp files, orphans either way, lengths and SHA-256), file modes, symlinks,
+ * output buffers against their bound, the trash and the quarantine against the grace period, and
+ * this process's descriptors into the store. Emits `doctor.finding` for each finding.
  *
  * With `fix` (under the gc lock, so that no gc runs meanwhile) it repairs what is safe: releases
  * stale locks, marks sessions whose owner is dead `terminated` (through the state machine),
- * deletes temp files, fixes modes, evicts output over its bound, re-indexes counters; and it
- * quarantines what is not: orphans, symlinks, blobs whose content is damaged (their rows
- * unindexed). The trash and the quarantine are left to `sess gc`.
+ * deletes temp files, fixes modes, evicts output over its bound, re-indexes counters, rebuilds the
+ * search index; and it quarantines what is not: orphans, symlinks, blobs whose content is damaged
+ * (their rows unindexed). The trash and the quarantine are left to `sess gc`.
  *
  * @throws {LockError} with `fix`, when a gc run holds the store.
  */
@@ -85,7 +85,8 @@ export async function runDoctor(ctx: StoreContext, layout: StoreLayout, options:
 
     // The database.
     const check = await sql<{quick_check: string}>`pragma quick_check`.execute(ctx.db).catch((error: unknown) => ({rows: [{quick_check: String(error)}]}))
-    const problems = check.rows.map((row) => Object.values(row)[0]).filter((text) => text !== 'ok')
+    // SQLite runs FTS5's own check of the search index in quick_check: that is reported (and rebuilt) as `search-index` below.
+    const problems = check.rows.map((row) => Object.values(row)[0]).filter((text) => text !== 'ok' && !String(text).includes('table "search_fts"'))
     if (problems.length > 0) add('database-integrity', 'error', {path: layout.database}, `The database fails its integrity check: ${problems.slice(0, 3).join('; ')}`, 'Restore sess.db from a backup, or recover it with `sqlite3 sess.db .recover`.')
     const pending = (await migrationStatus(ctx.db)).filter((m) => m.appliedAt === null)
     const fixed = new Set<Found>()
@@ -101,6 +102,17 @@ export async function runDoctor(ctx: StoreContext, layout: StoreLayout, options:
     const links = new QuarantineBatch(layout, now)
 
     if (checkContent) {
+      // The search index (derived from the records: rebuilt whole when anything is wrong with it).
+      const searchProblems = await ctx.search.check(ctx.db)
+      if (searchProblems.length > 0) {
+        add('search-index', 'error', {path: layout.database}, searchProblems.join(' '), 'rebuild it from the records (sess doctor --fix)', {
+          repair: async () => {
+            await ctx.write((trx) => ctx.search.rebuild(trx))
+            return true
+          },
+        })
+      }
+
       // Locks, owners, content.
       const inventory = await readInventory(ctx)
       const scan = await sweepScan(ctx, layout)

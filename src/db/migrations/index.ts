@@ -4,6 +4,7 @@ import * as locks from './2026-11-21T01-locks.ts'
 import * as outputBuffer from './2026-11-21T02-output-buffer.ts'
 import * as cleanup from './2026-11-21T03-cleanup.ts'
 import * as coordinator from './2026-11-21T04-coordinator.ts'
+import * as search from './2026-11-21T05-search.ts'
 
 /**
  * Every migration, by dated name, statically imported (no file-system scan at run time, so the
@@ -15,6 +16,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '2026-11-21T02-output-buffer': outputBuffer,
   '2026-11-21T03-cleanup': cleanup,
   '2026-11-21T04-coordinator': coordinator,
+  '2026-11-21T05-search': search,
 }
 
 /** A Kysely `MigrationProvider` over {@link MIGRATIONS}. */

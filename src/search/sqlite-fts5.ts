@@ -1,0 +1,179 @@
+import {type Kysely, type RawBuilder, sql} from 'kysely'
+import {PreparedQueries} from '../db/prepared.ts'
+import type {Database} from '../db/schema.ts'
+import {StorageError} from '../errors/index.ts'
+import type {SessionRecord} from '../session/types.ts'
+import type {ParsedQuery} from './query.ts'
+import type {IndexEntry, IndexFilter, IndexHit, SearchIndex} from './search-index.ts'
+import {recordText} from './text.ts'
+
+/** Rows per multi-row INSERT, and records read per page by a rebuild. */
+const BATCH = 200
+const REBUILD_PAGE = 2_000
+
+/**
+ * The index's tables, made by {@link SqliteFts5Index.rebuild}:
+ * - `search_docs`: one row per record (`session_id`, `seq`), whose `id` is the record's rowid in
+ *   `search_fts` (a table of its own, because the `records` table's implicit rowids may change on
+ *   VACUUM). It references its session with `on delete cascade`.
+ * - `search_fts`: a contentless FTS5 table (https://sqlite.org/fts5.html#contentless_tables) that
+ *   keeps the index of each record's text, not the text (snippets are made from the record);
+ *   `contentless_delete=1` lets rows be deleted by rowid. The tokenizer is `unicode61` with
+ *   `remove_diacritics 2` (https://sqlite.org/fts5.html#unicode61_tokenizer): Unicode letters and
+ *   digits, case folded, diacritics removed.
+ * - the trigger `search_docs_delete` deletes a row's text from `search_fts` with its
+ *   `search_docs` row, so the cascade of a purge (by any path) empties both.
+ */
+const DDL = [
+  'drop trigger if exists search_docs_delete',
+  'drop table if exists search_fts',
+  'drop table if exists search_docs',
+  'create table search_docs (id integer primary key, session_id text not null references sessions (id) on delete cascade, seq integer not null)',
+  'create unique index search_docs_record on search_docs (session_id, seq)',
+  "create virtual table search_fts using fts5 (text, content = '', contentless_delete = 1, tokenize = 'unicode61 remove_diacritics 2')",
+  'create trigger search_docs_delete after delete on search_docs begin delete from search_fts where rowid = old.id; end',
+]
+
+/** Tables and trigger the index needs; missing ones make it unusable. */
+const PARTS = ['search_docs', 'search_docs_delete', 'search_fts']
+
+/**
+ * The full-text index on SQLite FTS5 (see {@link SearchIndex} and {@link DDL}). Queries are
+ * compiled to FTS5 query syntax with every term a quoted string, so no user text is ever an FTS5
+ * operator; ranking is FTS5's `bm25()`.
+ */
+export class SqliteFts5Index implements SearchIndex {
+  readonly #prepared = new PreparedQueries()
+
+  async index(trx: Kysely<Database>, entries: readonly IndexEntry[]): Promise<void> {
+    try {
+      if (entries.length === 1) return await this.#indexOne(trx, entries[0]!)
+      for (let start = 0; start < entries.length; start += BATCH) {
+        const batch = entries.slice(start, start + BATCH)
+        const docs = await trx
+          .insertInto('search_docs')
+          .values(batch.map((e) => ({seq: e.seq, session_id: e.sessionId})))
+          .returning(['id', 'session_id', 'seq'])
+          .execute()
+        const ids = new Map(docs.map((doc) => [`${doc.session_id}\u0000${doc.seq}`, doc.id]))
+        await trx
+          .insertInto('search_fts')
+          .values(batch.map((e) => ({rowid: ids.get(`${e.sessionId}\u0000${e.seq}`)!, text: recordText(e.record)})))
+          .execute()
+      }
+    } catch (error) {
+      throw unusable(error)
+    }
+  }
+
+  /** The append path: two statements compiled once. */
+  async #indexOne(trx: Kysely<Database>, entry: IndexEntry): Promise<void> {
+    const doc = await this.#prepared.execute(
+      trx,
+      'search.doc',
+      (param) => trx.insertInto('search_docs').values({seq: param('seq'), session_id: param('id')}).returning('id'),
+      {id: entry.sessionId, seq: entry.seq},
+    )
+    await this.#prepared.execute(trx, 'search.fts', (param) => trx.insertInto('search_fts').values({rowid: param('rowid'), text: param('text')}), {
+      rowid: doc.rows[0]!.id,
+      text: recordText(entry.record),
+    })
+  }
+
+  async remove(trx: Kysely<Database>, sessionId: string): Promise<void> {
+    try {
+      await trx.deleteFrom('search_docs').where('session_id', '=', sessionId).execute()
+    } catch (error) {
+      throw unusable(error)
+    }
+  }
+
+  async query(db: Kysely<Database>, query: ParsedQuery, filter: IndexFilter): Promise<IndexHit[]> {
+    const match = query.terms.map((term) => fts5String(term.words)).join(' AND ')
+    // A query of one term is its own phrase: every hit is exact.
+    const exact: RawBuilder<number> = query.terms.length === 1 ? sql`1` : sql`search_fts.rowid in (select rowid from search_fts where search_fts match ${fts5String(query.phrase)})`
+    const where: RawBuilder<unknown>[] = [sql`search_fts match ${match}`]
+    if (!filter.includeTrashed) where.push(sql`sessions.trashed_at is null`)
+    if (filter.kinds?.length) where.push(sql`sessions.kind in (${sql.join(filter.kinds)})`)
+    if (filter.since !== undefined) where.push(sql`sessions.last_activity_at >= ${filter.since}`)
+    if (filter.sessionId !== undefined) where.push(sql`sessions.id = ${filter.sessionId}`)
+    try {
+      const {rows} = await sql<{session_id: string; name: string; kind: string; seq: number; rank: number; exact: number}>`
+        select search_docs.session_id, sessions.name, sessions.kind, search_docs.seq, search_fts.rank, ${exact} as exact
+        from search_fts
+        join search_docs on search_docs.id = search_fts.rowid
+        join sessions on sessions.id = search_docs.session_id
+        where ${sql.join(where, sql` and `)}
+        order by exact desc, search_fts.rank
+        limit ${filter.limit ?? -1}`.execute(db)
+      return rows.map((row) => ({exact: row.exact === 1, kind: row.kind, name: row.name, score: -row.rank, seq: Number(row.seq), sessionId: row.session_id}))
+    } catch (error) {
+      throw unusable(error)
+    }
+  }
+
+  async rebuild(trx: Kysely<Database>): Promise<number> {
+    for (const statement of DDL) await sql.raw(statement).execute(trx)
+    let indexed = 0
+    let last: {session_id: string; seq: number} | undefined
+    for (;;) {
+      const page = await trx
+        .selectFrom('records')
+        .select(['session_id', 'seq', 'body'])
+        .$if(last !== undefined, (q) => q.where((eb) => eb(eb.refTuple('session_id', 'seq'), '>', eb.tuple(last!.session_id, last!.seq))))
+        .orderBy('session_id')
+        .orderBy('seq')
+        .limit(REBUILD_PAGE)
+        .execute()
+      await this.index(
+        trx,
+        page.map((row) => ({record: parseBody(row.body), sessionId: row.session_id, seq: Number(row.seq)})),
+      )
+      indexed += page.length
+      if (page.length < REBUILD_PAGE) return indexed
+      last = page.at(-1)!
+    }
+  }
+
+  async check(db: Kysely<Database>): Promise<string[]> {
+    const present = await sql<{name: string}>`select name from sqlite_master where name in (${sql.join(PARTS)})`.execute(db)
+    const missing = PARTS.filter((part) => !present.rows.some((row) => row.name === part))
+    if (missing.length > 0) return [`The search index is missing (no ${missing.join(', ')} in the database).`]
+    try {
+      // https://sqlite.org/fts5.html#the_integrity_check_command: reads the whole index, changes nothing.
+      await sql`insert into search_fts (search_fts) values ('integrity-check')`.execute(db)
+      const {rows} = await sql<{records: number; docs: number; texts: number}>`
+        select (select count(*) from records) as records, (select count(*) from search_docs) as docs, (select count(*) from search_fts_docsize) as texts`.execute(db)
+      const {docs, records, texts} = rows[0]!
+      if (docs === records && texts === records) return []
+      return [`The search index is out of date: ${records} records, ${docs} index entries, ${texts} indexed texts.`]
+    } catch (error) {
+      return [`The search index is corrupt: ${(error as Error).message}.`]
+    }
+  }
+}
+
+/**
+ * `words` as one FTS5 string (https://sqlite.org/fts5.html#fts5_strings): inside double quotes,
+ * a double quote doubled, nothing else special. A string of several words is a phrase.
+ */
+function fts5String(words: readonly string[]): string {
+  return `"${words.join(' ').replaceAll('"', '""')}"`
+}
+
+function parseBody(body: string): SessionRecord {
+  try {
+    return JSON.parse(body) as SessionRecord
+  } catch {
+    return {data: null, name: '', type: 'event'} // a damaged row: indexed without text, and kept in the count
+  }
+}
+
+/** A failure of the index's own tables as a {@link StorageError} naming the fix; any other failure as it is. */
+function unusable(error: unknown): unknown {
+  if (!/search_|fts5|malformed|corrupt/i.test(String((error as Error)?.message))) return error
+  return new StorageError(`The search index cannot be used: ${(error as Error).message}`, {
+    cause: error,
+    hint: 'Check it and rebuild it with `sess doctor --fix`.',
+  })
+}
