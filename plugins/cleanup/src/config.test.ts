@@ -29,6 +29,14 @@ describe('settings (sess config)', () => {
     })
   })
 
+  it('gc.compressAfter: a duration, or off (null: never); for the whole store only', () => {
+    expect(policyFromConfig({'gc.compressAfter': '30d'})).toEqual({compressAfter: 30 * 86_400_000})
+    expect(policyFromConfig({'gc.compressAfter': 'off'})).toEqual({compressAfter: null})
+    expect(checkSetting('gc.compressAfter', ' off ')).toBe('off')
+    expect(() => checkSetting('gc.compressAfter', 'never')).toThrow(/gc.compressAfter "never" is not a duration, or off/)
+    expect(() => checkSetting('gc.kinds.terminal.compressAfter', '1d')).toThrow(/Unknown setting/)
+  })
+
   it('refuses unknown keys and values that do not fit, naming them', () => {
     for (const [key, value, message] of [
       ['gc.maxAge', 'soon', /gc.maxAge "soon" is not a duration/],

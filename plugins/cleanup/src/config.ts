@@ -16,14 +16,20 @@ import type {RetentionPolicy, RetentionRule} from './policy.ts'
  * - `gc.maxAge`, `gc.trashGrace`: a duration (`30d`, `12h`, `90m`; a bare number is seconds)
  * - `gc.maxSessions`, `gc.keepAtLeast`: a whole number
  * - `gc.maxBytes`: a size (`5GiB`, `500MB`, bytes)
+ * - `gc.compressAfter`: a duration, or `off`: gc compresses the blobs of sessions idle for longer
+ *   (default 7 days)
  * - `gc.kinds.<kind>.<field>` and `gc.tags.<tag>.<field>`, field one of `maxAge`, `maxSessions`,
  *   `maxBytes`, `keepAtLeast`: the rule for the sessions of a kind or with a tag
  */
 export type SessConfig = Record<string, string>
 
-type Field = 'maxAge' | 'maxSessions' | 'maxBytes' | 'keepAtLeast' | 'trashGrace'
+type Field = 'maxAge' | 'maxSessions' | 'maxBytes' | 'keepAtLeast' | 'trashGrace' | 'compressAfter'
 
-const FIELD_KINDS: Readonly<Record<Field, 'duration' | 'count' | 'size'>> = {
+/** Fields of the whole store only (no per-kind or per-tag rule). */
+const STORE_FIELDS: ReadonlySet<Field> = new Set(['trashGrace', 'compressAfter'])
+
+const FIELD_KINDS: Readonly<Record<Field, 'duration' | 'count' | 'size' | 'duration-or-off'>> = {
+  compressAfter: 'duration-or-off',
   keepAtLeast: 'count',
   maxAge: 'duration',
   maxBytes: 'size',
@@ -38,6 +44,7 @@ export const CONFIG_KEYS: readonly string[] = [
   'gc.maxBytes',
   'gc.keepAtLeast',
   'gc.trashGrace',
+  'gc.compressAfter',
   'gc.kinds.<kind>.<maxAge|maxSessions|maxBytes|keepAtLeast>',
   'gc.tags.<tag>.<maxAge|maxSessions|maxBytes|keepAtLeast>',
 ]
@@ -117,11 +124,12 @@ export function policyFromConfig(config: SessConfig): RetentionPolicy {
     const path = keyPath(key)
     const value = parseValue(key, path.field, text)
     if (path.scope === 'store') {
-      policy[path.field] = value
+      if (path.field === 'compressAfter') policy.compressAfter = value
+      else policy[path.field] = value ?? undefined
       continue
     }
     const rules: Record<string, RetentionRule> = {...policy[path.scope]}
-    rules[path.name!] = {...rules[path.name!], [path.field]: value}
+    rules[path.name!] = {...rules[path.name!], [path.field]: value ?? undefined}
     policy[path.scope] = rules
   }
   return policy
@@ -139,12 +147,14 @@ function keyPath(key: string): KeyPath {
   const scope = parts[1]
   const field = parts.at(-1) as Field
   const name = parts.slice(2, -1).join('.')
-  if ((scope !== 'kinds' && scope !== 'tags') || name === '' || !Object.hasOwn(FIELD_KINDS, field) || field === 'trashGrace') throw unknown()
+  if ((scope !== 'kinds' && scope !== 'tags') || name === '' || !Object.hasOwn(FIELD_KINDS, field) || STORE_FIELDS.has(field)) throw unknown()
   return {field, name, scope}
 }
 
-function parseValue(key: string, field: Field, text: string): number {
+/** A setting's value: ms, bytes or a count; `null` for `off`. */
+function parseValue(key: string, field: Field, text: string): number | null {
   const kind = FIELD_KINDS[field]
+  if (kind === 'duration-or-off' && text === 'off') return null
   if (kind === 'size') return parseByteSize(key, text)
   if (kind === 'count') {
     if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text))) throw new InvalidInputError(`${key} ${JSON.stringify(text)} is not a whole number.`, {hint: 'Give a count such as 100.'})
@@ -152,7 +162,8 @@ function parseValue(key: string, field: Field, text: string): number {
   }
   const duration = /^\d+(\.\d+)?$/.test(text) ? Number(text) * 1000 : /^\d+(\.\d+)?\s*[a-z]+$/i.test(text) ? ms(text as ms.StringValue) : Number.NaN
   if (typeof duration !== 'number' || !Number.isFinite(duration) || duration < 0) {
-    throw new InvalidInputError(`${key} ${JSON.stringify(text)} is not a duration.`, {hint: 'Give a duration such as 30d, 12h or 90m (a bare number is seconds).'})
+    const off = kind === 'duration-or-off' ? ', or off' : ''
+    throw new InvalidInputError(`${key} ${JSON.stringify(text)} is not a duration${off}.`, {hint: `Give a duration such as 30d, 12h or 90m (a bare number is seconds)${off}.`})
   }
   return Math.round(duration)
 }

@@ -2,7 +2,10 @@ import {Database} from 'bun:sqlite'
 import {chmodSync, openSync, readdirSync, readFileSync, symlinkSync, unlinkSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
+import {sql} from 'kysely'
 import {describe, expect, it} from 'vitest'
+import {connectDatabase} from '../../../src/db/connect.ts'
+import {MIGRATIONS} from '../../../src/db/migrations/index.ts'
 import {openStore} from '../../../src/store/open-store.ts'
 import {tempDir} from '../../../test/helpers/cli.ts'
 import {DAY, GC_NOW} from '../../../test/helpers/gc-store.ts'
@@ -119,14 +122,17 @@ describe('store.doctor: the schema', () => {
     try {
       const home = join(dir.path, 'store')
       await (await openStore({home})).close()
-      const db = new Database(join(home, 'sess.db'))
-      db.run("delete from kysely_migration where name = '2026-11-21T03-cleanup'")
-      db.run('alter table sessions drop column pinned')
-      db.close()
+      // The newest migration undone, by its own down().
+      const latest = Object.keys(MIGRATIONS).at(-1)!
+      const database = connectDatabase(join(home, 'sess.db'))
+      await MIGRATIONS[latest]!.down!(database.db)
+      await sql`delete from kysely_migration where name = ${latest}`.execute(database.db)
+      await Promise.all([database.db.destroy(), database.relaxedDb.destroy()])
+      database.close()
       await using store = await openStore({autoMigrate: false, home})
       const report = await store.doctor()
       expect(report.findings.map((f) => [f.kind, f.fixed])).toEqual([['schema-behind', false]])
-      expect(report.findings[0]!.message).toMatch(/^1 schema migration\(s\) pending: 2026-11-21T03-cleanup\. The other checks need the current schema/)
+      expect(report.findings[0]!.message).toMatch(new RegExp(`^1 schema migration\\(s\\) pending: ${latest}\\. The other checks need the current schema`))
       expect((await store.doctor({fix: true})).findings.map((f) => [f.kind, f.fixed])).toEqual([['schema-behind', true]])
       expect(await store.doctor()).toEqual({clean: true, findings: [], quarantine: null})
     } finally {

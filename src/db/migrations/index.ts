@@ -3,6 +3,7 @@ import * as initial from './2026-11-21T00-initial.ts'
 import * as locks from './2026-11-21T01-locks.ts'
 import * as outputBuffer from './2026-11-21T02-output-buffer.ts'
 import * as cleanup from './2026-11-21T03-cleanup.ts'
+import * as compression from './2026-11-21T06-compression.ts'
 
 /**
  * Every migration, by dated name, statically imported (no file-system scan at run time, so the
@@ -13,6 +14,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '2026-11-21T01-locks': locks,
   '2026-11-21T02-output-buffer': outputBuffer,
   '2026-11-21T03-cleanup': cleanup,
+  '2026-11-21T06-compression': compression,
 }
 
 /** A Kysely `MigrationProvider` over {@link MIGRATIONS}. */
