@@ -18,10 +18,12 @@
  *   (h) `sess gc --dry-run` and `sess doctor` over the store of (c), and `sess gc` of 10,000
  *       imported sessions against `rm -rf` of the same files;
  *   (i) `store.search` (p50/p99 of several queries) over 100,000 sessions with content, against
- *       `grep -r` over the same text exported as files.
+ *       `grep -r` over the same text exported as files;
+ *   (j) compression: zstd (sess's codec) against gzip on the session corpus (ratio, MiB/s both
+ *       ways), and `sess gc` compressing 5,000 idle sessions against `zstd -r` of the same files.
  *
  *   bun run bench            the full run (a few minutes)
- *   bun run bench --quick    a smoke run: 2,000 sessions, 1,000 records, contention with 2 and 8 processes, 20 MiB recorded, gc of 1,000, search over 2,000
+ *   bun run bench --quick    a smoke run: 2,000 sessions, 1,000 records, contention with 2 and 8 processes, 20 MiB recorded, gc of 1,000, search over 2,000, compression of 500
  *
  * Prints a table with a target and PASS/MISS per figure (progress goes to stderr). Figures, not a
  * test: it exits 0 whatever they are (1 only if the benchmark itself fails).
@@ -32,6 +34,7 @@ import {join} from 'node:path'
 import {openStore} from '../src/index.ts'
 import {benchAppend, medianRatio} from './bench/append.ts'
 import {benchCleanup} from './bench/cleanup.ts'
+import {benchCompress} from './bench/compress.ts'
 import {benchCli, cliRatio, generateStore} from './bench/list.ts'
 import {benchContention, benchLockCli, benchUncontended, type CliFigure, opsPerSecond} from './bench/lock.ts'
 import {benchReplay} from './bench/replay.ts'
@@ -40,6 +43,10 @@ import {atLeast, atMost, formatMs, formatRatio, percentile, renderReport, type S
 
 const REPO = join(import.meta.dir, '..')
 const quick = process.argv.includes('--quick')
+/** The shared corpus of real session files (as the tests find it). */
+const CORPUS = process.env.SESS_CORPUS_DIR ?? join(REPO, '..', 'shared', 'corpus')
+/** Figures of (j): ms each codec is timed each way, and the sessions gc compresses. */
+const compression = quick ? {codecMs: 300, gcSessions: 500} : {codecMs: 2_000, gcSessions: 5_000}
 
 const config = quick
   ? {cliRuns: 5, createBudgetSeconds: 60, earlySessions: 10, gcSessions: 1_000, late: 1_000, lateSamples: 200, lockOps: 400, lockProcs: [2, 8], lockSamples: 500, recordMiB: 20, recordRuns: 1, rewriteRounds: 10, searchRuns: 20, sessions: 2_000}
@@ -215,8 +222,12 @@ async function main(): Promise<void> {
     sections.push(await benchReplay(REPO, scratch.path, {fileMiB: config.recordMiB, progress, runs: config.recordRuns}))
     sections.push(cleanup)
 
+
     // (i)
     sections.push(await benchSearch(scratch.path, {progress, runs: config.searchRuns, sessions: config.sessions}))
+
+    // (j)
+    sections.push(await benchCompress(REPO, scratch.path, {...compression, corpus: CORPUS, progress}))
   } finally {
     rmSync(scratch.path, {force: true, recursive: true})
   }

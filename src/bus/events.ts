@@ -61,12 +61,13 @@ export interface LockCheckingPayload {
  * What `sess gc` does to one thing (see {@link GcItem}): `trash` a session (the retention policy),
  * `purge` a session from the trash (its grace period is over), `delete` a file (a temp file left by
  * a crash, a quarantine batch past its grace period), `quarantine` content no row names, `release`
- * a stale lock, `unindex` a row whose content is missing or damaged.
+ * a stale lock, `unindex` a row whose content is missing or damaged, `compress` the blob of a
+ * session idle for longer than `compressAfter`.
  */
-export type GcAction = 'trash' | 'purge' | 'delete' | 'quarantine' | 'release' | 'unindex'
+export type GcAction = 'trash' | 'purge' | 'delete' | 'quarantine' | 'release' | 'unindex' | 'compress'
 
 /** What a {@link GcItem} is about. */
-export type GcItemType = 'session' | 'trashed-session' | 'temp-file' | 'orphan' | 'stale-lock' | 'missing-content' | 'quarantine'
+export type GcItemType = 'session' | 'trashed-session' | 'temp-file' | 'orphan' | 'stale-lock' | 'missing-content' | 'quarantine' | 'blob'
 
 /** One thing `sess gc` plans to do (`gc.planned`) or did (`gc.completed`). */
 export interface GcItem {
@@ -79,8 +80,10 @@ export interface GcItem {
   path: string | null
   /** Why, e.g. `last activity 40d ago, older than 30d (maxAge)`. */
   reason: string
-  /** Bytes concerned: freed (`delete`, `purge`), moved (`trash`, `quarantine`) or 0. */
+  /** Bytes concerned: freed (`delete`, `purge`), moved (`trash`, `quarantine`), before compression (`compress`) or 0. */
   bytes: number
+  /** `compress` only: the bytes stored after compression; `null` in a plan (not known until done). */
+  bytesAfter?: number | null
 }
 
 /** A finding of `sess doctor`. */

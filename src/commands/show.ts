@@ -80,7 +80,8 @@ function render(session: Session, lock: LockState | null, versions: VersionInfo[
   if (versions.length > 0) {
     lines.push('', chalk.bold('Versions'))
     for (const v of versions) {
-      lines.push(`  ${v.version}  ${v.format}  ${formatBytes(v.bytes)}  ${formatTime(v.createdAt)}  sha256:${v.sha256.slice(0, 12)}`)
+      const stored = v.codec === null ? '' : ` (${v.codec}: ${formatBytes(v.storedBytes)} stored)`
+      lines.push(`  ${v.version}  ${v.format}  ${formatBytes(v.bytes)}${stored}  ${formatTime(v.createdAt)}  sha256:${v.sha256.slice(0, 12)}`)
       for (const d of v.damage) lines.push(chalk.yellow(`     damaged: ${d.line === null ? 'file' : `line ${d.line}`}: ${d.reason}`))
     }
   }

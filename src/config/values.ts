@@ -3,10 +3,10 @@ import {InvalidInputError} from '../errors/index.ts'
 import {parseByteSize} from '../store/output-limit.ts'
 
 /** The types a setting's value can have; each has one text syntax (see {@link parseSettingValue}). */
-export type SettingType = 'duration' | 'count' | 'size' | 'boolean'
+export type SettingType = 'duration' | 'duration-or-off' | 'count' | 'size' | 'boolean'
 
 /** What a value of each {@link SettingType} reads as: durations and sizes as numbers (ms, bytes). */
-export type SettingValue<T extends SettingType> = T extends 'boolean' ? boolean : number
+export type SettingValue<T extends SettingType> = T extends 'boolean' ? boolean : T extends 'duration-or-off' ? number | null : number
 
 const BOOLEANS: Readonly<Record<string, boolean>> = {false: false, no: false, off: false, '0': false, true: true, yes: true, on: true, '1': true}
 
@@ -14,6 +14,7 @@ const BOOLEANS: Readonly<Record<string, boolean>> = {false: false, no: false, of
  * Parses a setting's text as its type:
  * - `duration`: a number of seconds (`90`, `2.5`) or a number with a unit of the `ms` package
  *   (`500ms`, `30s`, `12h`, `30d`); returns whole ms;
+ * - `duration-or-off`: a duration, or `off` (returns `null`: never);
  * - `count`: a whole number ≥ 0;
  * - `size`: bytes or a size with a unit (`512KiB`, `5GiB`, `500MB`; see `parseByteSize`); returns bytes ≥ 1;
  * - `boolean`: `true`/`false`, `yes`/`no`, `on`/`off`, `1`/`0` (case-insensitive), as git config reads them.
@@ -22,7 +23,7 @@ const BOOLEANS: Readonly<Record<string, boolean>> = {false: false, no: false, of
  * @throws {InvalidInputError} when `text` does not fit the type, naming the key and the accepted forms.
  */
 export function parseSettingValue<T extends SettingType>(key: string, type: T, text: string): SettingValue<T>
-export function parseSettingValue(key: string, type: SettingType, text: string): number | boolean {
+export function parseSettingValue(key: string, type: SettingType, text: string): number | boolean | null {
   switch (type) {
     case 'size':
       return parseByteSize(key, text)
@@ -34,12 +35,18 @@ export function parseSettingValue(key: string, type: SettingType, text: string):
       if (value === undefined) throw new InvalidInputError(`${key} ${JSON.stringify(text)} is not a boolean.`, {hint: 'Give true or false (yes/no, on/off, 1/0).'})
       return value
     }
-    case 'duration': {
-      const duration = /^\d+(\.\d+)?$/.test(text) ? Number(text) * 1000 : /^\d+(\.\d+)?\s*[a-z]+$/i.test(text) ? ms(text as ms.StringValue) : Number.NaN
-      if (typeof duration !== 'number' || !Number.isFinite(duration) || duration < 0) {
-        throw new InvalidInputError(`${key} ${JSON.stringify(text)} is not a duration.`, {hint: 'Give a duration such as 30d, 12h or 90m (a bare number is seconds).'})
-      }
-      return Math.round(duration)
-    }
+    case 'duration-or-off':
+      if (text.toLowerCase() === 'off') return null
+      return parseDuration(key, text, ', or off')
+    case 'duration':
+      return parseDuration(key, text, '')
   }
+}
+
+function parseDuration(key: string, text: string, off: string): number {
+  const duration = /^\d+(\.\d+)?$/.test(text) ? Number(text) * 1000 : /^\d+(\.\d+)?\s*[a-z]+$/i.test(text) ? ms(text as ms.StringValue) : Number.NaN
+  if (typeof duration !== 'number' || !Number.isFinite(duration) || duration < 0) {
+    throw new InvalidInputError(`${key} ${JSON.stringify(text)} is not a duration${off}.`, {hint: `Give a duration such as 30d, 12h or 90m (a bare number is seconds)${off}.`})
+  }
+  return Math.round(duration)
 }

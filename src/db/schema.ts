@@ -70,6 +70,10 @@ export interface VersionsTable {
   created_at: number
   /** JSON array of {@link Damage} found when it was parsed. */
   damage: string
+  /** How the blob file is stored (see {@link BlobColumns}). */
+  codec: BlobColumns['codec']
+  stored_bytes: BlobColumns['stored_bytes']
+  stored_sha256: BlobColumns['stored_sha256']
 }
 
 /** The transcript: one row per record, in order. */
@@ -114,6 +118,23 @@ export interface SnapshotsTable {
   sha256: string
   bytes: number
   created_at: number
+  /** How the blob file is stored (see {@link BlobColumns}). */
+  codec: BlobColumns['codec']
+  stored_bytes: BlobColumns['stored_bytes']
+  stored_sha256: BlobColumns['stored_sha256']
+}
+
+/**
+ * How a blob file of `versions` and `snapshots` is stored (`sess gc` compresses cold ones);
+ * `sha256` and `bytes` of those tables are always the original's.
+ */
+export interface BlobColumns {
+  /** `null`: as written, not yet considered; `identity`: as is, on purpose (compression would not shrink it); `zstd` or `gzip`: compressed. */
+  codec: 'identity' | 'zstd' | 'gzip' | null
+  /** Length of the file as stored, bytes; `null`: the file holds the original (`bytes`). */
+  stored_bytes: number | null
+  /** SHA-256 of the file as stored, hex; `null`: the file holds the original (`sha256`). */
+  stored_sha256: string | null
 }
 
 /**

@@ -1,3 +1,8 @@
+import type {VersionsTable} from '../db/schema.ts'
+
+/** How a blob file is encoded: `zstd` (RFC 8878) or `gzip` (RFC 1952); absent, `null` or `identity`: as is. */
+export type BlobCodec = 'identity' | 'zstd' | 'gzip'
+
 /** What the store keeps of one blob: where, how big, and its SHA-256. */
 export interface BlobRef {
   /** Name of the blob within its session (opaque to callers). */
@@ -6,6 +11,11 @@ export interface BlobRef {
   sha256: string
   /** Size in bytes. */
   bytes: number
+  /** How the file is encoded (`sess gc` compresses cold blobs); absent or `null`: as is. */
+  codec?: BlobCodec | null
+  /** Length and SHA-256 of the file as stored, when encoded; absent or `null`: those of the bytes. */
+  storedBytes?: number | null
+  storedSha256?: string | null
 }
 
 /**
@@ -17,9 +27,10 @@ export interface BlobStore {
   /** Writes `bytes` durably; returns once they survive a crash. */
   put(sessionId: string, bytes: Uint8Array): Promise<BlobRef>
   /**
-   * Reads a blob back and checks its SHA-256.
+   * Reads a blob back, decodes it (`ref.codec`), and checks the SHA-256 of the file as stored and
+   * of the bytes decoded.
    *
-   * @throws {StorageError} when it is missing or its checksum does not match.
+   * @throws {StorageError} when it is missing, cannot be decoded, or a checksum does not match.
    */
   get(sessionId: string, ref: BlobRef): Promise<Uint8Array>
   /** Deletes one blob; a missing one is not an error. */
@@ -31,4 +42,19 @@ export interface BlobStore {
 /** SHA-256 of `bytes`, lowercase hex, as {@link BlobRef.sha256} holds it. */
 export function sha256(bytes: Uint8Array): string {
   return new Bun.CryptoHasher('sha256').update(bytes).digest('hex')
+}
+
+/** The columns of a `versions` or `snapshots` row that name and describe its blob. */
+export type BlobColumnsOfRow = Pick<VersionsTable, 'blob' | 'sha256' | 'bytes' | 'codec' | 'stored_bytes' | 'stored_sha256'>
+
+/** The {@link BlobRef} a row of `versions` or `snapshots` holds (sizes come back from SQLite as numbers or bigints). */
+export function blobRefOf(row: BlobColumnsOfRow): BlobRef {
+  return {
+    blob: row.blob,
+    bytes: Number(row.bytes),
+    codec: row.codec,
+    sha256: row.sha256,
+    storedBytes: row.stored_bytes === null ? null : Number(row.stored_bytes),
+    storedSha256: row.stored_sha256,
+  }
 }

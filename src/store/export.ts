@@ -5,6 +5,7 @@ import {currentOwner} from '../os/process.ts'
 import type {ExportSession} from '../session/format.ts'
 import {assertValidName} from '../session/names.ts'
 import type {OutputEvent, Session, SessionRecord} from '../session/types.ts'
+import {readBlobOfRow} from './blob-rows.ts'
 import {insertInBatches, insertSession, type SessionRow, type StoreContext} from './context.ts'
 import {followOutput} from './output.ts'
 import {getSession} from './sessions.ts'
@@ -48,8 +49,11 @@ export async function forkSession(ctx: StoreContext, ref: string, name: string):
   await ctx.assertNameFree(name) // before any byte is written
   const now = ctx.now()
   const id = ctx.newId(now)
-  const latest = await ctx.db.selectFrom('versions').selectAll().where('session_id', '=', source.id).orderBy('version', 'desc').limit(1).executeTakeFirst()
-  const original = latest ? await ctx.blobs.get(source.id, {...latest, bytes: Number(latest.bytes)}) : undefined
+  const read = await readBlobOfRow(ctx, source.id, () =>
+    ctx.db.selectFrom('versions').selectAll().where('session_id', '=', source.id).orderBy('version', 'desc').limit(1).executeTakeFirst(),
+  )
+  const latest = read?.row
+  const original = read?.bytes
   const owner = currentOwner()
   const row: SessionRow = {
     ...source,
@@ -74,7 +78,8 @@ export async function forkSession(ctx: StoreContext, ref: string, name: string):
       {blob: blob?.blob, newSession: true, sessionId: id},
       async (trx) => {
         await insertSession(trx, row, tags)
-        if (latest && blob) await trx.insertInto('versions').values({...latest, ...blob, created_at: now, session_id: id, version: 1}).execute()
+        // The copy is written as is (`blob` is the original's ref), whatever the source's file was encoded as.
+        if (latest && blob) await trx.insertInto('versions').values({...latest, ...blob, codec: null, created_at: now, session_id: id, stored_bytes: null, stored_sha256: null, version: 1}).execute()
         const records = await copyRows(trx, 'records', source.id, id)
         await ctx.search.index(trx, records.map((row) => ({record: JSON.parse(row.body!) as SessionRecord, seq: Number(row.seq), sessionId: id})))
         await copyRows(trx, 'output_events', source.id, id)
@@ -103,9 +108,9 @@ async function readOriginal(ctx: StoreContext, session: Session, version?: numbe
   if (session.versionCount === 0) return undefined
   let query = ctx.db.selectFrom('versions').selectAll().where('session_id', '=', session.id)
   query = version === undefined ? query.orderBy('version', 'desc').limit(1) : query.where('version', '=', version)
-  const row = await query.executeTakeFirst()
-  if (!row) throw new NotFoundError(`Session ${session.name} has no version ${version}; it has ${session.versionCount}.`)
-  return ctx.blobs.get(session.id, {...row, bytes: Number(row.bytes)})
+  const read = await readBlobOfRow(ctx, session.id, () => query.executeTakeFirst())
+  if (!read) throw new NotFoundError(`Session ${session.name} has no version ${version}; it has ${session.versionCount}.`)
+  return read.bytes
 }
 
 /** Copies a session's rows of `table` to session `to`, and returns them. */

@@ -89,10 +89,12 @@ export async function listVersions(ctx: StoreContext, ref: string, includeTrashe
   const rows = await ctx.db.selectFrom('versions').selectAll().where('session_id', '=', id).orderBy('version').execute()
   return rows.map((row) => ({
     bytes: Number(row.bytes),
+    codec: row.codec === 'zstd' || row.codec === 'gzip' ? row.codec : null,
     createdAt: Number(row.created_at),
     damage: JSON.parse(row.damage) as Damage[],
     format: row.format,
     sha256: row.sha256,
+    storedBytes: Number(row.stored_bytes ?? row.bytes),
     version: Number(row.version),
   }))
 }

@@ -1,5 +1,6 @@
 import {InvalidInputError, NotFoundError} from '../errors/index.ts'
 import {checkFence} from '../lock/fence.ts'
+import {readBlobOfRow} from './blob-rows.ts'
 import type {StoreContext} from './context.ts'
 import {encodeState} from './validate.ts'
 
@@ -36,7 +37,7 @@ export async function readSnapshot(ctx: StoreContext, ref: string, seq?: number)
   const {id} = await ctx.row(ref)
   let query = ctx.db.selectFrom('snapshots').selectAll().where('session_id', '=', id)
   query = seq === undefined ? query.orderBy('seq', 'desc').limit(1) : query.where('seq', '=', seq)
-  const row = await query.executeTakeFirst()
-  if (!row) throw new NotFoundError(`Session ${ref} has no snapshot${seq === undefined ? '' : ` ${seq}`}.`)
-  return {bytes: await ctx.blobs.get(id, {...row, bytes: Number(row.bytes)}), seq: Number(row.seq)}
+  const read = await readBlobOfRow(ctx, id, () => query.executeTakeFirst())
+  if (!read) throw new NotFoundError(`Session ${ref} has no snapshot${seq === undefined ? '' : ` ${seq}`}.`)
+  return {bytes: read.bytes, seq: Number(read.row.seq)}
 }

@@ -444,7 +444,11 @@ export class Store implements AsyncDisposable {
    * - moves the sessions the policy names to the trash (see {@link RetentionPolicy}: never a
    *   pinned one, one locked by a live lease, or one in use by a live owner);
    * - deletes sessions that were in the trash, and quarantine batches, for longer than the
-   *   grace period (`policy.trashGrace`, default 7 days).
+   *   grace period (`policy.trashGrace`, default 7 days);
+   * - compresses (zstd) the saved originals and snapshots of sessions idle for longer than
+   *   `policy.compressAfter` (default 7 days; `null`: never), except sessions in use: a new file,
+   *   the row switched to it in one transaction, then the old file deleted. Reads decompress
+   *   transparently and check the SHA-256 of both forms.
    *
    * Before acting it emits `gc.planned`, whose handlers may take items out or veto the run; after,
    * `gc.completed`. Every item done is in the report with its reason and bytes; nothing else is
@@ -508,9 +512,9 @@ export class Store implements AsyncDisposable {
 
   /**
    * Figures of the whole store (`sess stats`): live sessions by status and kind, pinned ones,
-   * records, content and output bytes, the trash, the quarantine, held and stale locks, and the
-   * bytes of the database and the blob files on disk. Reads aggregates of the index (no content)
-   * and the sizes of the store's files.
+   * records, content and output bytes, the trash, the quarantine, held and stale locks, the blobs
+   * with their bytes before and after compression, and the bytes of the database and the blob
+   * files on disk. Reads aggregates of the index (no content) and the sizes of the store's files.
    */
   stats(): Promise<StoreStats> {
     return storeStats(this.#ctx, storeLayout(this.home))

@@ -54,10 +54,15 @@ export interface SaveResult {
 export interface VersionInfo {
   version: number
   format: string
+  /** Bytes and SHA-256 of the original. */
   bytes: number
   sha256: string
   createdAt: number
   damage: Damage[]
+  /** How its file is stored: `null` as is, else the codec `sess gc` compressed it with. */
+  codec: 'zstd' | 'gzip' | null
+  /** Bytes of its file as stored. */
+  storedBytes: number
 }
 
 /** Options of `store.restore()`. */

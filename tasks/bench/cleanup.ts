@@ -32,7 +32,7 @@ const DAY_MS = 86_400_000
 const BATCH = 500
 
 /** Runs `sess ARGS` against `home`: wall time in ms; exits with `allowed` codes only. */
-function timeCli(repo: string, home: string, args: string[], allowed: number[] = [0]): number {
+export function timeCli(repo: string, home: string, args: string[], allowed: number[] = [0]): number {
   const env = {...process.env, NO_COLOR: '1', SESS_HOME: home, XDG_DATA_HOME: join(home, '..', 'xdg-data')}
   return timeSyncMs(() => {
     const result = Bun.spawnSync([process.execPath, join(repo, 'bin', 'run.ts'), ...args], {cwd: repo, env, stdin: 'ignore'})
@@ -41,12 +41,14 @@ function timeCli(repo: string, home: string, args: string[], allowed: number[] =
 }
 
 /**
- * A store at `home` of `count` imported sessions, each with a saved original (a blob file of
- * 2–6 KiB) and its versions row, all inactive for 60 days: rows bulk-inserted in one
- * transaction into a store `openStore` created, files written directly (as `store.save` lays
- * them out, without its per-file fsyncs).
+ * A store at `home` of `count` imported sessions, each with a saved original (a blob file, by
+ * default of 2–6 KiB, else `content(n)`) and its versions row, all inactive for 60 days: rows
+ * bulk-inserted in one transaction into a store `openStore` created, files written directly (as
+ * `store.save` lays them out, without its per-file fsyncs).
+ *
+ * @returns the bytes of the originals.
  */
-async function generateImported(home: string, count: number): Promise<number> {
+export async function generateImported(home: string, count: number, content = lorem): Promise<number> {
   await (await openStore({home})).close()
   const layout = storeLayout(home)
   const {close, db, relaxedDb} = connectDatabase(layout.database)
@@ -61,12 +63,12 @@ async function generateImported(home: string, count: number): Promise<number> {
         for (let n = first; n < Math.min(count, first + BATCH); n++) {
           const id = newId(old + n)
           const blob = newId(old + n)
-          const content = Buffer.from(`${JSON.stringify({n, text: 'lorem ipsum '.repeat(170 + (n % 340))})}\n`)
+          const original = content(n)
           mkdirSync(join(layout.blobs, id), {mode: 0o700, recursive: true})
-          writeFileSync(join(layout.blobs, id, blob), content, {mode: 0o600})
-          bytes += content.length
+          writeFileSync(join(layout.blobs, id, blob), original, {mode: 0o600})
+          bytes += original.length
           sessions.push({
-            bytes: content.length,
+            bytes: original.length,
             closed_at: old + n,
             created_at: old + n,
             cwd: null,
@@ -90,7 +92,7 @@ async function generateImported(home: string, count: number): Promise<number> {
             trashed_at: null,
             version_count: 1,
           })
-          versions.push({blob, bytes: content.length, created_at: old + n, damage: '[]', format: 'raw', session_id: id, sha256: sha256(content), version: 1})
+          versions.push({blob, bytes: original.length, created_at: old + n, damage: '[]', format: 'raw', session_id: id, sha256: sha256(original), version: 1})
         }
         await trx.insertInto('sessions').values(sessions).execute()
         await trx.insertInto('versions').values(versions).execute()
@@ -101,6 +103,11 @@ async function generateImported(home: string, count: number): Promise<number> {
     close()
   }
   return bytes
+}
+
+/** The default original of session `n` of {@link generateImported}: 2–6 KiB of JSON. */
+function lorem(n: number): Uint8Array {
+  return Buffer.from(`${JSON.stringify({n, text: 'lorem ipsum '.repeat(170 + (n % 340))})}\n`)
 }
 
 /** Times the cleanup commands; see the module comment. */

@@ -1,5 +1,6 @@
 import {describe, expect, it} from 'vitest'
 import {InvalidInputError} from '../../../src/errors/index.ts'
+import {checkSetting} from '../../../src/config/file.ts'
 import {policyFromConfig} from './config.ts'
 
 describe('gc settings', () => {
@@ -27,5 +28,13 @@ describe('gc settings', () => {
 
   it('refuses a stored gc key that names no policy field', () => {
     expect(() => policyFromConfig({'gc.kinds.terminal.trashGrace': '1d'})).toThrow(InvalidInputError)
+  })
+
+  it('gc.compressAfter: a duration, or off (null: never); for the whole store only', () => {
+    expect(policyFromConfig({'gc.compressAfter': '30d'})).toEqual({compressAfter: 30 * 86_400_000})
+    expect(policyFromConfig({'gc.compressAfter': 'off'})).toEqual({compressAfter: null})
+    expect(checkSetting('gc.compressAfter', ' off ')).toBe('off')
+    expect(() => checkSetting('gc.compressAfter', 'never')).toThrow(/gc.compressAfter "never" is not a duration, or off/)
+    expect(() => checkSetting('gc.kinds.terminal.compressAfter', '1d')).toThrow(/Unknown setting/)
   })
 })

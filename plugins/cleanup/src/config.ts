@@ -4,10 +4,11 @@ import type {SettingSpec} from '../../../src/config/registry.ts'
 import {parseSettingValue, type SettingType} from '../../../src/config/values.ts'
 import type {RetentionPolicy, RetentionRule} from './policy.ts'
 
-type Field = 'maxAge' | 'maxSessions' | 'maxBytes' | 'keepAtLeast' | 'trashGrace'
+type Field = 'maxAge' | 'maxSessions' | 'maxBytes' | 'keepAtLeast' | 'trashGrace' | 'compressAfter'
 
 /** The type of each `gc.<field>` setting. */
 const FIELD_KINDS: Readonly<Record<Field, Exclude<SettingType, 'boolean'>>> = {
+  compressAfter: 'duration-or-off',
   keepAtLeast: 'count',
   maxAge: 'duration',
   maxBytes: 'size',
@@ -16,6 +17,7 @@ const FIELD_KINDS: Readonly<Record<Field, Exclude<SettingType, 'boolean'>>> = {
 }
 
 const FIELD_DESCRIPTIONS: Readonly<Record<Field, string>> = {
+  compressAfter: 'compress the content of sessions idle for longer (default 7d; off: never)',
   keepAtLeast: 'the newest N sessions are always kept',
   maxAge: 'trash sessions idle for longer (by last activity)',
   maxBytes: 'keep the newest sessions while their bytes add up to at most this',
@@ -61,11 +63,12 @@ export function policyFromConfig(config: SessConfig): RetentionPolicy {
     const path = keyPath(key)
     const value = parseSettingValue(key, FIELD_KINDS[path.field], text)
     if (path.scope === 'store') {
-      policy[path.field] = value
+      if (path.field === 'compressAfter') policy.compressAfter = value
+      else policy[path.field] = value ?? undefined
       continue
     }
     const rules: Record<string, RetentionRule> = {...policy[path.scope]}
-    rules[path.name!] = {...rules[path.name!], [path.field]: value}
+    rules[path.name!] = {...rules[path.name!], [path.field]: value ?? undefined}
     policy[path.scope] = rules
   }
   return policy

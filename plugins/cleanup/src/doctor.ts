@@ -14,7 +14,7 @@ import {sha256} from '../../../src/store/blob-store.ts'
 import {toStorageError} from '../../persistence/src/blobs/atomic-write.ts'
 import {readRegularFile} from '../../persistence/src/blobs/read-file.ts'
 import {leakedDescriptors, ownDescriptorsUnder} from './fds.ts'
-import {execute, type GcReport, type Planned, planLitter, planStaleLocks, sweepScan, takeGcLock} from './gc.ts'
+import {emptyReport, execute, type Planned, planLitter, planStaleLocks, sweepScan, takeGcLock} from './gc.ts'
 import {ownerDeath, readInventory} from './inventory.ts'
 import {DEFAULT_TRASH_GRACE} from './policy.ts'
 import {QuarantineBatch} from './quarantine.ts'
@@ -153,21 +153,22 @@ export async function runDoctor(ctx: StoreContext, layout: StoreLayout, options:
       if (options.checksums !== false) {
         for (const row of inventory.blobs) {
           const file = scan.dirs.get(row.sessionId)?.blobs.get(row.blob)
-          if (!file || file.bytes !== row.bytes) continue // reported above
+          if (!file || file.bytes !== row.storedBytes) continue // reported above
           let actual: string
           try {
             actual = sha256(readRegularFile(file.path))
           } catch {
             continue // gone meanwhile (a pruned snapshot)
           }
-          if (actual === row.sha256) continue
+          if (actual === row.storedSha256) continue
           const session = inventory.sessions.get(row.sessionId)
           const what = `${row.table === 'versions' ? 'version' : 'snapshot'} ${row.seq}`
           const planned: Planned = {
-            blob: {blob: row.blob, bytes: row.bytes, damaged: true, seq: row.seq, table: row.table},
-            item: {action: 'unindex', bytes: file.bytes, name: session?.name ?? null, path: file.path, reason: `${what}: SHA-256 ${actual}, expected ${row.sha256}`, sessionId: row.sessionId, type: 'missing-content'},
+            blob: {blob: row.blob, bytes: row.storedBytes, damaged: true, seq: row.seq, table: row.table},
+            item: {action: 'unindex', bytes: file.bytes, name: session?.name ?? null, path: file.path, reason: `${what}: SHA-256 ${actual}, expected ${row.storedSha256}`, sessionId: row.sessionId, type: 'missing-content'},
           }
-          add('checksum-mismatch', 'error', {path: file.path, sessionId: row.sessionId}, `Session ${session?.name ?? row.sessionId}, ${what}: the content's SHA-256 is ${actual}, not ${row.sha256} as saved.`, 'quarantine the file and unindex the row: sess doctor --fix', {planned})
+          const form = row.storedSha256 === row.sha256 ? '' : ` ${row.codec}-compressed`
+          add('checksum-mismatch', 'error', {path: file.path, sessionId: row.sessionId}, `Session ${session?.name ?? row.sessionId}, ${what}: the${form} content's SHA-256 is ${actual}, not ${row.storedSha256} as stored.`, 'quarantine the file and unindex the row: sess doctor --fix', {planned})
         }
       }
 
@@ -238,7 +239,7 @@ export async function runDoctor(ctx: StoreContext, layout: StoreLayout, options:
     }
 
     // Repairs.
-    const gcReport: GcReport = {bytesFreed: 0, bytesQuarantined: 0, bytesTrashed: 0, dryRun: false, items: [], kept: [], quarantine: null, skipped: []}
+    const gcReport = emptyReport(false)
     if (options.fix && checkContent) {
       // Stale locks first (a status change would wait on them), then repairs in place (modes,
       // statuses, counters), then what moves or deletes files.

@@ -10,9 +10,10 @@ import type {SessionRow, StoreContext} from '../../../src/store/context.ts'
 import type {StoreLayout} from '../../../src/store/home.ts'
 import {toSession} from '../../../src/store/rows.ts'
 import {fsyncDirectory, toStorageError} from '../../persistence/src/blobs/atomic-write.ts'
-import {type Inventory, protection, readInventory, type SessionEntry} from './inventory.ts'
+import {executeCompression, planCompression} from './compress.ts'
+import {type BlobRow, type Inventory, protection, readInventory, type SessionEntry} from './inventory.ts'
 import {type Candidate, planRetention} from './plan.ts'
-import {assertPolicy, DEFAULT_TRASH_GRACE, type RetentionPolicy} from './policy.ts'
+import {assertPolicy, DEFAULT_COMPRESS_AFTER, DEFAULT_TRASH_GRACE, type RetentionPolicy} from './policy.ts'
 import {QuarantineBatch} from './quarantine.ts'
 import {type ContentScan, scanContent} from './scan.ts'
 
@@ -59,6 +60,8 @@ export interface GcReport {
   bytesQuarantined: number
   /** The quarantine batch this run moved things into, if any. */
   quarantine: string | null
+  /** Blobs compressed: how many, their bytes before and as stored after. */
+  compressed: {blobs: number; bytes: number; storedBytes: number}
 }
 
 /** An item with what gc needs to carry it out. */
@@ -66,8 +69,10 @@ export interface Planned {
   item: GcItem
   lock?: LockRow
   session?: SessionEntry
-  /** The row to unindex; `damaged`: its blob is there, of the right length, but fails its SHA-256. */
+  /** The row to unindex (`bytes`: its file's length as stored); `damaged`: its blob is there, of the right length, but fails its SHA-256. */
   blob?: {table: 'versions' | 'snapshots'; seq: number; blob: string; bytes: number; damaged?: boolean}
+  /** The blob to compress. */
+  compress?: BlobRow
 }
 
 /**
@@ -93,7 +98,7 @@ export async function runGc(ctx: StoreContext, layout: StoreLayout, policy: Rete
     const {kept, planned} = plan(inventory, scan, policy, now)
     const allowed = await ctx.bus.before('gc.planned', {items: planned.map((p) => ({...p.item}))})
     const keys = new Set((Array.isArray(allowed.items) ? allowed.items : []).map(itemKey))
-    const report: GcReport = {bytesFreed: 0, bytesQuarantined: 0, bytesTrashed: 0, dryRun, items: [], kept, quarantine: null, skipped: []}
+    const report = emptyReport(dryRun, kept)
     const todo: Planned[] = []
     for (const entry of planned) {
       if (keys.has(itemKey(entry.item))) todo.push(entry)
@@ -157,6 +162,7 @@ function plan(inventory: Inventory, scan: ContentScan, policy: RetentionPolicy, 
   // Retention.
   const pinnedRefs = new Set(policy.pinned ?? [])
   const deaths = new Map<string, string | undefined>()
+  const compressAfter = policy.compressAfter === undefined ? DEFAULT_COMPRESS_AFTER : policy.compressAfter
   const candidates: Candidate[] = []
   for (const session of sessions.values()) {
     if (session.trashedAt !== null) continue
@@ -175,6 +181,10 @@ function plan(inventory: Inventory, scan: ContentScan, policy: RetentionPolicy, 
   }
   for (const batch of scan.quarantine) {
     if (batch.at < now - grace) planned.push({item: item('delete', 'quarantine', undefined, batch.path, `quarantined ${ms(Math.max(0, now - batch.at))} ago, over the grace period of ${ms(grace)}`, batch.bytes)})
+  }
+  if (compressAfter !== null) {
+    const trashing = new Set(retention.collect.map(({candidate}) => candidate.id))
+    planned.push(...planCompression(inventory, scan, compressAfter, now, held, deaths, trashing))
   }
   const kept = retention.kept.map(({candidate, keptBy, reasons}) => ({keptBy, name: candidate.name, reasons, sessionId: candidate.id}))
   return {kept, planned}
@@ -221,12 +231,12 @@ export function planLitter(inventory: Inventory, scan: ContentScan, purging: Rea
   for (const row of inventory.blobs) {
     if (purging.has(row.sessionId)) continue
     const file = scan.dirs.get(row.sessionId)?.blobs.get(row.blob)
-    if (file && file.bytes === row.bytes) continue
+    if (file && file.bytes === row.storedBytes) continue
     const session = sessions.get(row.sessionId)
     const what = `${row.table === 'versions' ? 'version' : 'snapshot'} ${row.seq}`
-    const why = file ? `${what}: its blob holds ${file.bytes} bytes, not ${row.bytes} (moved to the quarantine)` : `${what}: its blob file is missing`
+    const why = file ? `${what}: its blob holds ${file.bytes} bytes, not ${row.storedBytes} (moved to the quarantine)` : `${what}: its blob file is missing`
     const path = file?.path ?? null
-    litter.push({blob: {blob: row.blob, bytes: row.bytes, seq: row.seq, table: row.table}, item: item('unindex', 'missing-content', session, path, why, file?.bytes ?? 0)})
+    litter.push({blob: {blob: row.blob, bytes: row.storedBytes, seq: row.seq, table: row.table}, item: item('unindex', 'missing-content', session, path, why, file?.bytes ?? 0)})
   }
 
   return litter.sort((a, b) => a.item.action.localeCompare(b.item.action) || (a.item.path ?? '').localeCompare(b.item.path ?? ''))
@@ -241,12 +251,22 @@ function itemKey(item: GcItem): string {
   return JSON.stringify([item.action, item.type, item.sessionId, item.path])
 }
 
+/** A report with nothing done yet. */
+export function emptyReport(dryRun: boolean, kept: KeptSession[] = []): GcReport {
+  return {bytesFreed: 0, bytesQuarantined: 0, bytesTrashed: 0, compressed: {blobs: 0, bytes: 0, storedBytes: 0}, dryRun, items: [], kept, quarantine: null, skipped: []}
+}
+
 /** Adds a done item to `report` and its bytes to the right total. */
 export function count(report: GcReport, item: GcItem): void {
   report.items.push(item)
   if (item.action === 'trash') report.bytesTrashed += item.bytes
   else if (item.action === 'quarantine' || (item.action === 'unindex' && item.path !== null)) report.bytesQuarantined += item.bytes
   else if (item.action === 'delete' || item.action === 'purge') report.bytesFreed += item.bytes
+  else if (item.action === 'compress' && typeof item.bytesAfter === 'number') {
+    report.compressed.blobs += 1
+    report.compressed.bytes += item.bytes
+    report.compressed.storedBytes += item.bytesAfter
+  }
 }
 
 /** Carries out the plan, re-checking each item against the store as it is now; adds what it did (or skipped) to `report`. */
@@ -373,6 +393,7 @@ export async function execute(
     count(report, entry.item)
     progress()
   }
+  await executeCompression(ctx, by('compress'), report, skip, progress)
   report.quarantine = batch.path ?? null
 }
 

@@ -4,6 +4,7 @@ import {describeHolder} from '../../../src/lock/describe.ts'
 import {type LockRow} from '../../../src/lock/table.ts'
 import {IN_USE_STATUSES} from '../../../src/session/status.ts'
 import type {SessionOwner} from '../../../src/session/types.ts'
+import {type BlobCodec, blobRefOf} from '../../../src/store/blob-store.ts'
 import type {StoreContext} from '../../../src/store/context.ts'
 
 /** A session as gc and doctor see it: index fields, tags, and its content's bytes. */
@@ -31,8 +32,14 @@ export interface BlobRow {
   /** Version or snapshot number. */
   seq: number
   blob: string
+  /** SHA-256 and length of the original. */
   sha256: string
   bytes: number
+  /** How the file is stored: `null` as written (not yet considered by compression), `identity` as is on purpose, or compressed. */
+  codec: BlobCodec | null
+  /** SHA-256 and length of the file as stored (the original's when stored as is). */
+  storedSha256: string
+  storedBytes: number
 }
 
 /** Everything gc and doctor read from the index, in a handful of queries (no content). */
@@ -58,8 +65,8 @@ export async function readInventory(ctx: StoreContext): Promise<Inventory> {
       .select(['id', 'name', 'kind', 'status', 'last_activity_at', 'trashed_at', 'pinned', 'owner_host', 'owner_pid', 'owner_start_time', 'version_count', 'record_count', 'bytes', 'output_bytes'])
       .execute(),
     ctx.db.selectFrom('session_tags').select(['session_id', 'tag']).orderBy('tag').execute(),
-    ctx.db.selectFrom('versions').select(['session_id', 'version as seq', 'blob', 'sha256', 'bytes']).execute(),
-    ctx.db.selectFrom('snapshots').select(['session_id', 'seq', 'blob', 'sha256', 'bytes']).execute(),
+    ctx.db.selectFrom('versions').select(['session_id', 'version as seq', 'blob', 'sha256', 'bytes', 'codec', 'stored_bytes', 'stored_sha256']).execute(),
+    ctx.db.selectFrom('snapshots').select(['session_id', 'seq', 'blob', 'sha256', 'bytes', 'codec', 'stored_bytes', 'stored_sha256']).execute(),
     ctx.db.selectFrom('locks').selectAll().where('lease_id', 'is not', null).execute(),
   ])
   const sessions = new Map<string, SessionEntry>()
@@ -86,7 +93,8 @@ export async function readInventory(ctx: StoreContext): Promise<Inventory> {
     for (const row of list) {
       const entry = sessions.get(row.session_id)
       if (entry) entry.bytes += Number(row.bytes)
-      blobs.push({blob: row.blob, bytes: Number(row.bytes), seq: Number(row.seq), sessionId: row.session_id, sha256: row.sha256, table})
+      const ref = blobRefOf(row)
+      blobs.push({...ref, codec: ref.codec ?? null, seq: Number(row.seq), sessionId: row.session_id, storedBytes: ref.storedBytes ?? ref.bytes, storedSha256: ref.storedSha256 ?? ref.sha256, table})
     }
   }
   for (const entry of sessions.values()) entry.bytes += entry.outputBytes
@@ -113,6 +121,14 @@ export function ownerDeath(owner: SessionOwner | null, cache: Map<string, string
 export function protection(entry: SessionEntry, held: Map<string, LockRow>, pinnedRefs: ReadonlySet<string>, deaths: Map<string, string | undefined>): string | null {
   if (entry.pinned) return 'pinned'
   if (pinnedRefs.has(entry.id) || pinnedRefs.has(entry.name)) return 'pinned by the policy'
+  return inUse(entry, held, deaths)
+}
+
+/**
+ * Why `entry` is in use, or `null`: its lock held by a live lease, or `active`, `processing` or
+ * `waiting_for_input` with an owner not provably dead.
+ */
+export function inUse(entry: SessionEntry, held: Map<string, LockRow>, deaths: Map<string, string | undefined>): string | null {
   const lock = held.get(entry.id)
   if (lock) return `locked by ${describeHolder(lock)}`
   if (IN_USE_STATUSES.has(entry.status) && ownerDeath(entry.owner, deaths) === undefined) {

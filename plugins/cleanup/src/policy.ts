@@ -4,6 +4,13 @@ import {InvalidInputError} from '../../../src/errors/index.ts'
 export const DEFAULT_TRASH_GRACE = 7 * 86_400_000
 
 /**
+ * Default idle time after which gc compresses a session's blobs, ms: 7 days. A session untouched
+ * for a week is rarely resumed soon, and when it is, reading it back costs one decompression
+ * (milliseconds) while appending to it is unchanged.
+ */
+export const DEFAULT_COMPRESS_AFTER = 7 * 86_400_000
+
+/**
  * Limits of one scope of a {@link RetentionPolicy}: the whole store, the sessions of one kind, or
  * those with one tag. Every field is optional; an absent one does not limit. Sessions are ranked
  * by their last activity as the index records it (never a file's mtime), newest first.
@@ -47,6 +54,13 @@ export interface RetentionPolicy extends RetentionRule {
   pinned?: readonly string[]
   /** How long a session stays in the trash (and a file in the quarantine) before gc deletes it, ms; default {@link DEFAULT_TRASH_GRACE}. */
   trashGrace?: number
+  /**
+   * Compress the blobs (saved originals, snapshots) of sessions whose last activity is older than
+   * this, ms; default {@link DEFAULT_COMPRESS_AFTER}; `null`: never. Not a retention limit:
+   * nothing is removed, and pinned sessions are compressed too (not sessions in use, nor those in
+   * the trash).
+   */
+  compressAfter?: number | null
 }
 
 const RULE_FIELDS = ['maxAge', 'maxSessions', 'maxBytes', 'keepAtLeast'] as const
@@ -59,10 +73,11 @@ const RULE_FIELDS = ['maxAge', 'maxSessions', 'maxBytes', 'keepAtLeast'] as cons
  */
 export function assertPolicy(policy: RetentionPolicy): RetentionPolicy {
   if (policy === null || typeof policy !== 'object') throw new InvalidInputError('A retention policy must be an object.')
-  const known = new Set<string>([...RULE_FIELDS, 'kinds', 'tags', 'pinned', 'trashGrace'])
+  const known = new Set<string>([...RULE_FIELDS, 'kinds', 'tags', 'pinned', 'trashGrace', 'compressAfter'])
   for (const key of Object.keys(policy)) if (!known.has(key)) throw new InvalidInputError(`Unknown retention policy field ${JSON.stringify(key)}.`, {hint: `Known: ${[...known].join(', ')}.`})
   assertRule('policy', policy)
   if (policy.trashGrace !== undefined) assertAmount('policy.trashGrace', policy.trashGrace)
+  if (policy.compressAfter !== undefined && policy.compressAfter !== null) assertAmount('policy.compressAfter', policy.compressAfter)
   for (const scope of ['kinds', 'tags'] as const) {
     const rules = policy[scope]
     if (rules === undefined) continue

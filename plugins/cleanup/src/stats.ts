@@ -25,14 +25,19 @@ export interface StoreStats {
   quarantine: {batches: number; bytes: number}
   /** Held locks, and how many of them are stale (lease expired, or holder provably dead). */
   locks: {held: number; stale: number}
-  /** On disk: the database (with its WAL) and the blob files. Content is stored as is (uncompressed), so this is also its size before compression. */
+  /**
+   * The blob files the index names (saved originals and snapshots, live and trashed sessions):
+   * how many, how many of them compressed, their bytes before compression (logical) and as stored.
+   */
+  blobs: {count: number; compressed: number; bytes: number; storedBytes: number}
+  /** On disk: the database (with its WAL) and the blob files (as stored, compressed or not; litter included). */
   disk: {database: number; blobs: number}
 }
 
 /** See `Store.stats`: aggregates of the index (a few queries) and the sizes of the store's files. */
 export async function storeStats(ctx: StoreContext, layout: StoreLayout): Promise<StoreStats> {
   ctx.assertOpen()
-  const [byStatus, byKind, totals, trash, versions, snapshots, locks] = await Promise.all([
+  const [byStatus, byKind, totals, trash, versions, snapshots, locks, stored] = await Promise.all([
     ctx.db.selectFrom('sessions').select(['status', (eb) => eb.fn.countAll().as('n')]).where('trashed_at', 'is', null).groupBy('status').orderBy('status').execute(),
     ctx.db.selectFrom('sessions').select(['kind', (eb) => eb.fn.countAll().as('n')]).where('trashed_at', 'is', null).groupBy('kind').orderBy('kind').execute(),
     ctx.db
@@ -54,11 +59,14 @@ export async function storeStats(ctx: StoreContext, layout: StoreLayout): Promis
     blobBytes(ctx, 'versions'),
     blobBytes(ctx, 'snapshots'),
     ctx.db.selectFrom('locks').selectAll().where('lease_id', 'is not', null).execute(),
+    Promise.all([storedBlobs(ctx, 'versions'), storedBlobs(ctx, 'snapshots')]),
   ])
   const stale = (await Promise.all(locks.map((row) => staleReason(ctx, row)))).filter((reason) => reason !== null).length
   const quarantine = batches(layout)
   const file = (path: string) => lstatSync(path, {throwIfNoEntry: false})?.size ?? 0
+  const sum = (field: 'count' | 'compressed' | 'bytes' | 'storedBytes') => stored[0][field] + stored[1][field]
   return {
+    blobs: {bytes: sum('bytes'), compressed: sum('compressed'), count: sum('count'), storedBytes: sum('storedBytes')},
     contentBytes: Number(totals.native ?? 0) + versions.live + snapshots.live,
     disk: {blobs: treeBytes(layout.blobs), database: file(layout.database) + file(`${layout.database}-wal`)},
     locks: {held: locks.length, stale},
@@ -85,6 +93,20 @@ async function blobBytes(ctx: StoreContext, table: 'versions' | 'snapshots'): Pr
     .execute()
   const sum = (trashed: number) => Number(rows.find((row) => Number(row.trashed) === trashed)?.bytes ?? 0)
   return {live: sum(0), trashed: sum(1)}
+}
+
+/** The blobs a table names: how many, how many compressed, bytes before compression and as stored. */
+async function storedBlobs(ctx: StoreContext, table: 'versions' | 'snapshots'): Promise<StoreStats['blobs']> {
+  const row = await ctx.db
+    .selectFrom(table)
+    .select((eb) => [
+      eb.fn.countAll().as('n'),
+      eb.fn.sum(eb.case().when('codec', 'in', ['zstd', 'gzip']).then(1).else(0).end()).as('compressed'),
+      eb.fn.sum('bytes').as('bytes'),
+      eb.fn.sum(eb.fn.coalesce('stored_bytes', 'bytes')).as('stored'),
+    ])
+    .executeTakeFirstOrThrow()
+  return {bytes: Number(row.bytes ?? 0), compressed: Number(row.compressed ?? 0), count: Number(row.n), storedBytes: Number(row.stored ?? 0)}
 }
 
 function batches(layout: StoreLayout): string[] {

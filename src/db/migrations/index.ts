@@ -5,6 +5,7 @@ import * as outputBuffer from './2026-11-21T02-output-buffer.ts'
 import * as cleanup from './2026-11-21T03-cleanup.ts'
 import * as coordinator from './2026-11-21T04-coordinator.ts'
 import * as search from './2026-11-21T05-search.ts'
+import * as compression from './2026-11-21T06-compression.ts'
 
 /**
  * Every migration, by dated name, statically imported (no file-system scan at run time, so the
@@ -17,6 +18,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '2026-11-21T03-cleanup': cleanup,
   '2026-11-21T04-coordinator': coordinator,
   '2026-11-21T05-search': search,
+  '2026-11-21T06-compression': compression,
 }
 
 /** A Kysely `MigrationProvider` over {@link MIGRATIONS}. */
