@@ -13,10 +13,11 @@ export async function saveSnapshot(ctx: StoreContext, ref: string, state: unknow
   const bytes = encodeState(state)
   const {id} = await ctx.row(ref)
   const now = ctx.now()
-  // Under the content lock (shared) from the blob's first byte until its row commits (see ContentLock).
-  const {pruned, seq} = await ctx.content.shared(async () => {
+  // Under the content lock (shared) from the blob's first byte until its row commits and the
+  // pruned files are gone (see ContentLock): a sweep never sees them half done.
+  return ctx.content.shared(async () => {
     const blob = await ctx.blobs.put(id, bytes)
-    return ctx.writeWithBlob({blob: blob.blob, newSession: false, sessionId: id}, async (trx) => {
+    const {pruned, seq} = await ctx.writeWithBlob({blob: blob.blob, newSession: false, sessionId: id}, async (trx) => {
       await checkFence(ctx, trx, id)
       const last = await trx.selectFrom('snapshots').select((eb) => eb.fn.max('seq').as('seq')).where('session_id', '=', id).executeTakeFirst()
       const next = Number(last?.seq ?? 0) + 1
@@ -26,10 +27,10 @@ export async function saveSnapshot(ctx: StoreContext, ref: string, state: unknow
       await trx.updateTable('sessions').set({last_activity_at: now}).where('id', '=', id).execute()
       return {pruned: old.map((row) => row.blob), seq: next}
     })
+    // After the commit: a crash here leaves only unreferenced files, which gc removes.
+    for (const old of pruned) await ctx.blobs.delete(id, old)
+    return seq
   })
-  // After the commit: a crash here leaves only unreferenced files, which gc removes.
-  for (const old of pruned) await ctx.blobs.delete(id, old)
-  return seq
 }
 
 /** See `Store.latestSnapshot`. */

@@ -14,8 +14,8 @@ import {sha256} from '../../../src/store/blob-store.ts'
 import {toStorageError} from '../../persistence/src/blobs/atomic-write.ts'
 import {readRegularFile} from '../../persistence/src/blobs/read-file.ts'
 import {leakedDescriptors, ownDescriptorsUnder} from './fds.ts'
-import {emptyReport, execute, type Planned, planLitter, planStaleLocks, sweepScan, takeGcLock} from './gc.ts'
-import {ownerDeath, readInventory} from './inventory.ts'
+import {emptyReport, execute, type Planned, planLitter, planStaleLocks, sweep, takeGcLock} from './gc.ts'
+import {ownerDeath} from './inventory.ts'
 import {DEFAULT_TRASH_GRACE} from './policy.ts'
 import {QuarantineBatch} from './quarantine.ts'
 
@@ -114,8 +114,7 @@ export async function runDoctor(ctx: StoreContext, layout: StoreLayout, options:
       }
 
       // Locks, owners, content.
-      const inventory = await readInventory(ctx)
-      const scan = await sweepScan(ctx, layout)
+      const {inventory, scan} = await sweep(ctx, layout)
       for (const planned of planStaleLocks(inventory).planned) {
         add('stale-lock', 'warning', {sessionId: planned.item.sessionId}, `Session ${planned.item.name ?? planned.item.sessionId} has a ${planned.item.reason}.`, 'release the lock (sess doctor --fix, or sess gc)', {planned})
       }

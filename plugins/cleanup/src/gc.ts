@@ -93,8 +93,7 @@ export async function runGc(ctx: StoreContext, layout: StoreLayout, policy: Rete
   const run = dryRun ? undefined : await takeGcLock(layout, options.wait ?? 0)
   try {
     const now = ctx.now()
-    const inventory = await readInventory(ctx)
-    const scan = await sweepScan(ctx, layout)
+    const {inventory, scan} = await sweep(ctx, layout)
     const {kept, planned} = plan(inventory, scan, policy, now)
     const allowed = await ctx.bus.before('gc.planned', {items: planned.map((p) => ({...p.item}))})
     const keys = new Set((Array.isArray(allowed.items) ? allowed.items : []).map(itemKey))
@@ -130,16 +129,18 @@ export async function takeGcLock(layout: StoreLayout, wait: number): Promise<Fil
 }
 
 /**
- * Lists the store's content under the exclusive content lock, so that no write is in flight: every
- * temp file is then litter, and every blob file was either committed or never will be.
+ * Reads the index and lists the store's content under the exclusive content lock, so that no
+ * write is in flight: the two agree, every temp file is litter, and every blob file no row names
+ * was never committed (or was pruned).
  *
  * @throws {StorageError} when writers hold the content lock for longer than {@link SWEEP_WAIT}.
  */
-export async function sweepScan(ctx: StoreContext, layout: StoreLayout): Promise<ContentScan> {
+export async function sweep(ctx: StoreContext, layout: StoreLayout): Promise<{inventory: Inventory; scan: ContentScan}> {
   const lock = await ctx.content.exclusive(SWEEP_WAIT)
   if (!lock) throw busyContent()
   try {
-    return scanContent(layout)
+    const inventory = await readInventory(ctx)
+    return {inventory, scan: scanContent(layout)}
   } finally {
     lock.release()
   }
