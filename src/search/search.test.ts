@@ -5,13 +5,15 @@ import fc from 'fast-check'
 import {Migrator} from 'kysely/migration'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {CORPUS, tempDir} from '../../test/helpers/cli.ts'
-import {connectDatabase} from '../db/connect.ts'
+import {connectDatabase, type MetadataDatabase} from '../db/connect.ts'
 import {migrationProvider} from '../db/migrations/index.ts'
 import {InvalidInputError, NotFoundError, StorageError} from '../errors/index.ts'
 import type {SessionRecord} from '../session/types.ts'
 import {openStore} from '../store/open-store.ts'
 import type {Store} from '../store/store.ts'
 import {parseQuery} from './query.ts'
+import type {IndexFilter, IndexHit} from './search-index.ts'
+import {SqliteFts5Index} from './sqlite-fts5.ts'
 import {foldWord, recordText, words} from './text.ts'
 
 const message = (text: string, role = 'user'): SessionRecord => ({parts: [{text, type: 'text'}], role, type: 'message'})
@@ -66,6 +68,29 @@ describe('store.search over the corpus', () => {
     const expected = await scan(store, query)
     expect(expected.length).toBeGreaterThan(0)
     expect(where(await store.search(query, {limit: 0}))).toEqual(expected)
+  })
+
+  it('finds the hits of a limited search among the best matches: those ranking every match finds', async () => {
+    await withIndex(store, async (db) => {
+      const index = new SqliteFts5Index({minCandidates: 1, oversample: 3})
+      const filters: IndexFilter[] = [{}, {kinds: ['agent']}, {includeTrashed: true}]
+      let limited = 0
+      let fallbacks = 0
+      for (const query of ['the', 'session', 'run tests', '"the file"', 'Bash', 'file the', 'read_file']) {
+        for (const filter of filters) {
+          const all = await index.query(db.query, parseQuery(query), filter)
+          for (const limit of [1, 3, 10]) {
+            const before = db.fullQueries
+            const hits = await index.query(db.query, parseQuery(query), {...filter, limit})
+            expect(settled(hits), `${query} ${JSON.stringify(filter)} ${limit}`).toEqual(settled(all.slice(0, limit)))
+            limited++
+            fallbacks += db.fullQueries - before
+          }
+        }
+      }
+      // Most of them did not need every match ranked.
+      expect(fallbacks).toBeLessThan(limited / 2)
+    })
   })
 
   it('ignores case and diacritics', async () => {
@@ -130,6 +155,33 @@ describe('store.search', () => {
     // The scattered record is the most relevant by bm25 alone: the phrase is what puts it last.
     expect(hits[2]!.score).toBeGreaterThan(hits[0]!.score)
     expect(hits.map((hit) => hit.rank)).toEqual([1, 2, 3])
+  })
+
+  it('ranks every match when a filter leaves too few of the best ones, or a phrase hit may be among the rest', async () => {
+    const top = await store.create({kind: 'chat', name: 'fallback-top'})
+    const rest = await store.create({kind: 'agent', name: 'fallback-rest'})
+    for (let i = 0; i < 3; i++) await store.append(top.id, message('narwhal narwhal'))
+    const long = [1, 2, 3].map((i) => `the narwhal swam ${'far away from the others '.repeat(i)}`)
+    const expected: number[] = []
+    for (const text of long) expected.push(await store.append(rest.id, message(text)))
+    const scattered = await store.append(top.id, message('tusk tusk narwhal narwhal'))
+    const phrase = await store.append(rest.id, message(`a narwhal tusk ${'and a long tale told about it '.repeat(4)}`))
+    await withIndex(store, async (db) => {
+      // Only the best two matches are looked at first: both of the chat session.
+      const index = new SqliteFts5Index({minCandidates: 1, oversample: 1})
+      const agents = await index.query(db.query, parseQuery('narwhal'), {kinds: ['agent'], limit: 2})
+      expect(agents.map((hit) => [hit.sessionId, hit.seq])).toEqual(expected.slice(0, 2).map((seq) => [rest.id, seq]))
+      expect(db.fullQueries).toBe(1)
+      // The phrase hit ranks below the scattered one by bm25, yet comes first.
+      const [first] = await index.query(db.query, parseQuery('narwhal tusk'), {limit: 1})
+      expect(first).toMatchObject({exact: true, seq: phrase, sessionId: rest.id})
+      expect(db.fullQueries).toBe(2)
+      const both = await index.query(db.query, parseQuery('narwhal tusk'), {})
+      expect(both.map((hit) => [hit.seq, hit.exact])).toEqual([
+        [phrase, true],
+        [scattered, false],
+      ])
+    })
   })
 
   it('finds an append as soon as it resolves, from this store and from another connection', async () => {
@@ -225,6 +277,40 @@ describe('a damaged search index', () => {
     }
   })
 })
+
+/**
+ * Runs `body` with a connection of its own to the store's database, counting the queries run and
+ * those of them that rank every match (`order by exact desc`).
+ */
+async function withIndex(store: Store, body: (db: {query: MetadataDatabase['db']; queries: number; fullQueries: number}) => Promise<void>): Promise<void> {
+  const database = connectDatabase(join(store.home, 'sess.db'))
+  const counts = {fullQueries: 0, queries: 0}
+  const query = database.db.withPlugin({
+    transformQuery: ({node}) => {
+      counts.queries++
+      if (JSON.stringify(node).includes('order by exact desc')) counts.fullQueries++
+      return node
+    },
+    transformResult: async ({result}) => result,
+  })
+  try {
+    await body(Object.assign(counts, {query}))
+  } finally {
+    await Promise.all([database.db.destroy(), database.relaxedDb.destroy()])
+    database.close()
+  }
+}
+
+/**
+ * `hits` in a form that two rankings of the same matches share: their order of exactness and
+ * score, and which records they are, but for the last ones of equal rank (which of the records
+ * tied with them make the cut is arbitrary).
+ */
+function settled(hits: IndexHit[]): {ranks: Array<[boolean, number]>; records: string[]} {
+  const last = hits.at(-1)
+  const tied = (hit: IndexHit) => hit.exact === last?.exact && hit.score === last?.score
+  return {ranks: hits.map((hit) => [hit.exact, hit.score]), records: where(hits.filter((hit) => !tied(hit)))}
+}
 
 /** Runs `statement` on the store's database through a connection of its own (to inspect or damage the index). */
 function raw<T>(store: Store, statement: string, ...values: Array<string | number>): T[] {

@@ -10,6 +10,9 @@ import {recordText} from './text.ts'
 /** Rows per multi-row INSERT, and records read per page by a rebuild. */
 const BATCH = 200
 const REBUILD_PAGE = 2_000
+/** A limited query first looks at this many times `limit` best-ranked matches, and at least {@link MIN_CANDIDATES}. */
+const OVERSAMPLE = 10
+const MIN_CANDIDATES = 200
 
 /**
  * The index's tables, made by {@link SqliteFts5Index.rebuild}:
@@ -44,6 +47,19 @@ const PARTS = ['search_docs', 'search_docs_delete', 'search_fts']
  */
 export class SqliteFts5Index implements SearchIndex {
   readonly #prepared = new PreparedQueries()
+  readonly #oversample: number
+  readonly #minCandidates: number
+
+  /**
+   * With a limit (and no session filter), the hits are found among the best `limit × oversample`
+   * records by rank, and at least `minCandidates` ({@link #candidates}), which FTS5 picks without
+   * joining every match; only when that cannot be shown to give the same hits as ranking every
+   * match ({@link #full}) is the full query run.
+   */
+  constructor(options: {oversample?: number; minCandidates?: number} = {}) {
+    this.#oversample = options.oversample ?? OVERSAMPLE
+    this.#minCandidates = options.minCandidates ?? MIN_CANDIDATES
+  }
 
   async index(trx: Kysely<Database>, entries: readonly IndexEntry[]): Promise<void> {
     try {
@@ -89,27 +105,83 @@ export class SqliteFts5Index implements SearchIndex {
   }
 
   async query(db: Kysely<Database>, query: ParsedQuery, filter: IndexFilter): Promise<IndexHit[]> {
-    const match = query.terms.map((term) => fts5String(term.words)).join(' AND ')
-    // A query of one term is its own phrase: every hit is exact.
-    const exact: RawBuilder<number> = query.terms.length === 1 ? sql`1` : sql`search_fts.rowid in (select rowid from search_fts where search_fts match ${fts5String(query.phrase)})`
-    const where: RawBuilder<unknown>[] = [sql`search_fts match ${match}`]
-    if (!filter.includeTrashed) where.push(sql`sessions.trashed_at is null`)
-    if (filter.kinds?.length) where.push(sql`sessions.kind in (${sql.join(filter.kinds)})`)
-    if (filter.since !== undefined) where.push(sql`sessions.last_activity_at >= ${filter.since}`)
-    if (filter.sessionId !== undefined) where.push(sql`sessions.id = ${filter.sessionId}`)
     try {
-      const {rows} = await sql<{session_id: string; name: string; kind: string; seq: number; rank: number; exact: number}>`
-        select search_docs.session_id, sessions.name, sessions.kind, search_docs.seq, search_fts.rank, ${exact} as exact
-        from search_fts
-        join search_docs on search_docs.id = search_fts.rowid
-        join sessions on sessions.id = search_docs.session_id
-        where ${sql.join(where, sql` and `)}
-        order by exact desc, search_fts.rank
-        limit ${filter.limit ?? -1}`.execute(db)
-      return rows.map((row) => ({exact: row.exact === 1, kind: row.kind, name: row.name, score: -row.rank, seq: Number(row.seq), sessionId: row.session_id}))
+      if (filter.limit !== undefined && filter.sessionId === undefined) {
+        const hits = await this.#candidates(db, query, filter, filter.limit)
+        if (hits) return hits
+      }
+      return await this.#full(db, query, filter)
     } catch (error) {
       throw unusable(error)
     }
+  }
+
+  /** Every match ranked: the hits that hold the whole query as a phrase first, then by rank. */
+  async #full(db: Kysely<Database>, query: ParsedQuery, filter: IndexFilter): Promise<IndexHit[]> {
+    // A query of one term is its own phrase: every hit is exact.
+    const exact: RawBuilder<number> = query.terms.length === 1 ? sql`1` : sql`search_fts.rowid in (select rowid from search_fts where search_fts match ${fts5String(query.phrase)})`
+    const where: RawBuilder<unknown>[] = [sql`search_fts match ${matchOf(query)}`, ...filterConditions(filter)]
+    if (filter.sessionId !== undefined) where.push(sql`sessions.id = ${filter.sessionId}`)
+    const {rows} = await sql<{session_id: string; name: string; kind: string; seq: number; rank: number; exact: number}>`
+      select search_docs.session_id, sessions.name, sessions.kind, search_docs.seq, search_fts.rank, ${exact} as exact
+      from search_fts
+      join search_docs on search_docs.id = search_fts.rowid
+      join sessions on sessions.id = search_docs.session_id
+      where ${sql.join(where, sql` and `)}
+      order by exact desc, search_fts.rank
+      limit ${filter.limit ?? -1}`.execute(db)
+    return rows.map((row) => toHit(row, row.exact === 1))
+  }
+
+  /**
+   * The first `limit` hits found among the `limit × oversample` best-ranked matches, and for a
+   * query of several terms among as many of the best-ranked phrase hits too, filtered and ordered
+   * as {@link #full} would; `undefined` when some match left out could belong in the result (a
+   * filter left too few of them), and every match must be ranked. SQLite's sorter keeps only the
+   * best rows of an `order by … limit`, so no match is joined to its session but these.
+   */
+  async #candidates(db: Kysely<Database>, query: ParsedQuery, filter: IndexFilter, limit: number): Promise<IndexHit[] | undefined> {
+    const size = Math.max(limit * this.#oversample, this.#minCandidates, 1)
+    const best = (only?: RawBuilder<unknown>) => this.#best(db, matchOf(query), only, filter, size)
+    // A query of one term is its own phrase: every hit is exact.
+    // `+rowid`: not a rowid lookup into the index per phrase hit (each running the match again), but a filter of one scan.
+    const exact = query.terms.length === 1 ? await best() : await best(sql`+rowid in (select rowid from search_fts where search_fts match ${fts5String(query.phrase)})`)
+    const exactComplete = exact.length < size
+    const exactBound = exact.at(-1)?.rank ?? 0
+    // A match left out ranks at or after the bound of its list; one tied with it may be either side, so is never trusted.
+    if (!exactComplete) {
+      const top = exact.filter((row) => row.allowed === 1).slice(0, limit)
+      return top.length === limit && top.every((row) => row.rank < exactBound) ? top.map((row) => toHit(row, true)) : undefined
+    }
+    if (query.terms.length === 1) return exact.filter((row) => row.allowed === 1).slice(0, limit).map((row) => toHit(row, true))
+    // Every phrase hit is known: the others follow them.
+    const exactIds = new Set(exact.map((row) => row.id))
+    const others = await best()
+    const othersComplete = others.length < size
+    const othersBound = others.at(-1)?.rank ?? 0
+    const top = [...exact.map((row) => ({exact: true, row})), ...others.filter((row) => !exactIds.has(row.id)).map((row) => ({exact: false, row}))]
+      .filter(({row}) => row.allowed === 1)
+      .slice(0, limit)
+    if (!othersComplete && (top.length < limit || top.some(({exact, row}) => !exact && row.rank >= othersBound))) return undefined
+    return top.map(({exact, row}) => toHit(row, exact))
+  }
+
+  /**
+   * The best `size` matches of `match` (and `only`) by rank, each with its session and whether
+   * `filter` allows it (rank is `bm25()`, which the `rank` column is by default; computed in the
+   * query so that `only` is applied first).
+   */
+  async #best(db: Kysely<Database>, match: string, only: RawBuilder<unknown> | undefined, filter: IndexFilter, size: number) {
+    const {rows} = await sql<{id: number; session_id: string; name: string; kind: string; seq: number; rank: number; allowed: number}>`
+      with candidates as materialized (
+        select rowid, bm25(search_fts) as rank from search_fts where search_fts match ${match} ${only ? sql`and ${only}` : sql``} order by rank limit ${size})
+      select candidates.rowid as id, search_docs.session_id, sessions.name, sessions.kind, search_docs.seq, candidates.rank,
+        ${sql.join([sql`sessions.id is not null`, ...filterConditions(filter)], sql` and `)} as allowed
+      from candidates
+      left join search_docs on search_docs.id = candidates.rowid
+      left join sessions on sessions.id = search_docs.session_id
+      order by candidates.rank`.execute(db)
+    return rows.map((row) => ({...row, id: Number(row.id)}))
   }
 
   async rebuild(trx: Kysely<Database>): Promise<number> {
@@ -151,6 +223,24 @@ export class SqliteFts5Index implements SearchIndex {
       return [`The search index is corrupt: ${(error as Error).message}.`]
     }
   }
+}
+
+/** The FTS5 query of `query`: every term, as a string, must match. */
+function matchOf(query: ParsedQuery): string {
+  return query.terms.map((term) => fts5String(term.words)).join(' AND ')
+}
+
+/** The conditions on `sessions` of `filter`, but its session (which {@link SqliteFts5Index.query} leaves to the full query). */
+function filterConditions(filter: IndexFilter): RawBuilder<unknown>[] {
+  const where: RawBuilder<unknown>[] = []
+  if (!filter.includeTrashed) where.push(sql`sessions.trashed_at is null`)
+  if (filter.kinds?.length) where.push(sql`sessions.kind in (${sql.join(filter.kinds)})`)
+  if (filter.since !== undefined) where.push(sql`sessions.last_activity_at >= ${filter.since}`)
+  return where
+}
+
+function toHit(row: {session_id: string; name: string; kind: string; seq: number; rank: number}, exact: boolean): IndexHit {
+  return {exact, kind: row.kind, name: row.name, score: -row.rank, seq: Number(row.seq), sessionId: row.session_id}
 }
 
 /**
