@@ -1,4 +1,5 @@
 import ms from 'ms'
+import {durationMs} from '../config/values.ts'
 import {InvalidInputError} from '../errors/index.ts'
 
 /** `1536` → `1.5 KiB` (binary units, as du -h and ls -lh print). */
@@ -49,8 +50,7 @@ export function parseTimeFlag(flag: string, value: string, now = Date.now()): nu
  * @returns whole ms. @throws {InvalidInputError} naming the flag and the accepted forms.
  */
 export function parseDurationFlag(flag: string, value: string): number {
-  const text = value.trim()
-  const duration = /^\d+(\.\d+)?$/.test(text) ? Number(text) * 1000 : /^\d+(\.\d+)?\s*[a-z]+$/i.test(text) ? ms(text as ms.StringValue) : Number.NaN
-  if (typeof duration === 'number' && Number.isFinite(duration) && duration >= 0) return Math.round(duration)
+  const duration = durationMs(value.trim())
+  if (duration !== undefined) return duration
   throw new InvalidInputError(`--${flag} ${JSON.stringify(value)} is not a duration.`, {hint: 'Use a number of seconds (0, 2.5) or a duration with a unit (500ms, 30s, 5m, 1h).'})
 }

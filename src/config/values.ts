@@ -44,9 +44,20 @@ export function parseSettingValue(key: string, type: SettingType, text: string):
 }
 
 function parseDuration(key: string, text: string, off: string): number {
-  const duration = /^\d+(\.\d+)?$/.test(text) ? Number(text) * 1000 : /^\d+(\.\d+)?\s*[a-z]+$/i.test(text) ? ms(text as ms.StringValue) : Number.NaN
-  if (typeof duration !== 'number' || !Number.isFinite(duration) || duration < 0) {
+  const duration = durationMs(text)
+  if (duration === undefined) {
     throw new InvalidInputError(`${key} ${JSON.stringify(text)} is not a duration${off}.`, {hint: `Give a duration such as 30d, 12h or 90m (a bare number is seconds)${off}.`})
   }
-  return Math.round(duration)
+  return duration
+}
+
+/**
+ * A duration's text in whole ms: a bare number of seconds (`0`, `2.5`, as flock(1)'s `--wait`
+ * takes), or a number with a unit of the `ms` package (`500ms`, `30s`, `12h`, `30d`).
+ *
+ * @returns `undefined` when `text` is neither (or negative).
+ */
+export function durationMs(text: string): number | undefined {
+  const duration = /^\d+(\.\d+)?$/.test(text) ? Number(text) * 1000 : /^\d+(\.\d+)?\s*[a-z]+$/i.test(text) ? ms(text as ms.StringValue) : Number.NaN
+  return typeof duration === 'number' && Number.isFinite(duration) && duration >= 0 ? Math.round(duration) : undefined
 }
