@@ -27,7 +27,7 @@ export interface DoctorOptions {
   checksums?: boolean
   /** The grace period after which the trash and the quarantine are overdue, ms; default 7 days. */
   trashGrace?: number
-  /** File descriptors of this process open in the store before the run (default: as the run starts); a run that leaves more open reports them. */
+  /** File descriptors of this process open in the store before the run (default: as the run starts); a run that leaves more open reports them. `null`: no check (a caller that checks around more than the run). */
   descriptorsBefore?: Map<number, string> | null
 }
 

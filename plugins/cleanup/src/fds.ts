@@ -25,8 +25,9 @@ export function ownDescriptorsUnder(dir: string): Map<number, string> | null {
  * leaked (or still holds). Empty where `/proc` cannot be read.
  */
 export function leakedDescriptors(before: Map<number, string> | null, dir: string): {fd: number; target: string}[] {
+  if (before === null) return []
   const after = ownDescriptorsUnder(dir)
-  if (before === null || after === null) return []
+  if (after === null) return []
   return [...after].filter(([fd, target]) => before.get(fd) !== target).map(([fd, target]) => ({fd, target}))
 }
 

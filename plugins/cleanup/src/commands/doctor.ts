@@ -28,7 +28,8 @@ Exits 0 when the store is clean (or --fix repaired everything it found), 1 other
     const progress = startProgress(this.flags.fix ? 'Checking and repairing the store' : 'Checking the store', {enabled: !this.jsonEnabled()})
     let report: DoctorReport
     try {
-      report = await store.doctor({checksums: this.flags.checksums, fix: this.flags.fix})
+      // Descriptors are compared once, around the whole command (below), not again around the run.
+      report = await store.doctor({checksums: this.flags.checksums, descriptorsBefore: null, fix: this.flags.fix})
     } finally {
       progress.stop()
     }
