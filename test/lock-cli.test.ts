@@ -13,6 +13,7 @@ import type {RenewReport} from '../plugins/locking/src/commands/lock/renew.ts'
 import {LockError, openStore} from '../src/index.ts'
 import type {LockState} from '../src/session/types.ts'
 import {REPO, sess, sessJson, useTempDir} from './helpers/cli.ts'
+import {sleep} from '../src/os/sleep.ts'
 
 const TOKEN = /^[0-9A-HJKMNP-TV-Z]{26}\.[1-9][0-9]*\.[0-9a-f]{32}$/
 const RUN = join(REPO, 'bin', 'run.ts')
@@ -26,8 +27,6 @@ function cliEnv(home: string, extra: Record<string, string> = {}): Record<string
 function spawnSess(home: string, args: string[], extra: Record<string, string> = {}): Subprocess<'ignore', 'pipe', 'pipe'> {
   return Bun.spawn([process.execPath, RUN, ...args], {cwd: REPO, env: cliEnv(home, extra), stdio: ['ignore', 'pipe', 'pipe']})
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 /** Waits until `path` exists (at most 20 s). */
 async function waitForFile(path: string): Promise<void> {

@@ -15,10 +15,10 @@ import type {SessionRecord} from '../session/types.ts'
 import {openStore, type OpenStoreOptions} from '../store/open-store.ts'
 import type {Store} from '../store/store.ts'
 import {DEFAULT_LEASE_TTL} from './options.ts'
+import {sleep} from '../os/sleep.ts'
 
 const message = (text: string): SessionRecord => ({parts: [{text, type: 'text'}], role: 'user', type: 'message'})
 const encode = (text: string) => new TextEncoder().encode(text)
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 /** What `promise` rejects with; fails the test if it resolves. */
 async function rejection(promise: Promise<unknown>): Promise<Error> {

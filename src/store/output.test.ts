@@ -3,6 +3,7 @@ import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 import {tempDir} from '../../test/helpers/cli.ts'
 import {InvalidInputError, NotFoundError} from '../errors/index.ts'
 import type {OutputEvent} from '../session/types.ts'
+import {sleep} from '../os/sleep.ts'
 import {openStore} from './open-store.ts'
 import type {StoredOutputEvent} from './output.ts'
 import {parseByteSize} from './output-limit.ts'
@@ -135,10 +136,10 @@ describe('output buffer: follow and replay', () => {
     const writer = (async () => {
       for (let i = 1; i <= 30; i++) {
         await store.appendOutput(s.id, out(i / 100, `line ${i}\n`))
-        await new Promise((resolve) => setTimeout(resolve, 2))
+        await sleep(2)
       }
     })()
-    await new Promise((resolve) => setTimeout(resolve, 20))
+    await sleep(20)
     const late = all(store.output(s.id, {follow: true, pollMs: 5}))
     await writer
     await store.setStatus(s.id, 'completed')

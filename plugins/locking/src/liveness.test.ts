@@ -7,6 +7,7 @@ import type {Subprocess} from 'bun'
 import {hostname} from 'node:os'
 import {afterEach, describe, expect, it} from 'vitest'
 import {bootId, lockHolder, processStat} from '../../../src/os/process.ts'
+import {sleep} from '../../../src/os/sleep.ts'
 import {proofOfDeath} from './liveness.ts'
 
 const children: Subprocess[] = []
@@ -96,7 +97,7 @@ describe('proofOfDeath', () => {
     const holder = lockHolder(pid)
     expect(holder.startTime).not.toBeNull()
     const deadline = Date.now() + 10_000
-    while (processStat(pid)?.state !== 'Z' && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
+    while (processStat(pid)?.state !== 'Z' && Date.now() < deadline) await sleep(20)
     expect(processStat(pid)).toMatchObject({ppid: parent.pid, startTime: holder.startTime, state: 'Z'})
     expect(proofOfDeath(holder)).toBe(`its holder (pid ${pid}) has exited`)
   })

@@ -3,6 +3,7 @@ import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 import {tempDir} from '../../../../test/helpers/cli.ts'
 import {type AppendOutputOptions, openStore, type OutputEvent, type OutputStats, type Store, type StoredOutputEvent} from '../../../../src/index.ts'
 import {type OutputSink, OutputWriter} from './output-writer.ts'
+import {sleep} from '../../../../src/os/sleep.ts'
 
 let dir: ReturnType<typeof tempDir>
 let store: Store
@@ -16,8 +17,6 @@ afterEach(async () => {
   await store.close()
   dir.remove()
 })
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 /** One call of `appendOutput` as the store saw it. */
 interface Call {
