@@ -125,7 +125,7 @@ describe('sess gc killed (SIGKILL) while it compresses', () => {
       const snapshots = new Map<string, Uint8Array>()
       {
         await using store = await openStore({home})
-        for (let n = 0; n < 300; n++) {
+        for (let n = 0; n < 600; n++) {
           let text = ''
           for (let line = 0; line < 20 + (n % 60); line++) text += `${JSON.stringify({line, n, text: `line ${line} of session ${n} `.repeat(3)})}\n`
           const bytes = new TextEncoder().encode(text)
@@ -149,6 +149,9 @@ describe('sess gc killed (SIGKILL) while it compresses', () => {
 
       let midway = 0
       let littered = 0 // kills that left a new file not yet named, or an old one no longer named
+      // The longest random wait before a kill, ms: halved whenever gc committed another batch
+      // within it, so that on a fast disk too the kills land inside the run, not after it.
+      let maxWait = 150
       for (let round = 1; round <= 12 && midway < 4; round++) {
         const db = new Database(join(home, 'sess.db'), {readonly: true})
         const before = compressedRows(db)
@@ -158,10 +161,12 @@ describe('sess gc killed (SIGKILL) while it compresses', () => {
         let exited = false
         void child.exited.then(() => (exited = true))
         while (!exited && compressedRows(db) === before) await Bun.sleep(5)
-        await Bun.sleep(Math.floor(Math.random() * 150))
+        const first = compressedRows(db)
+        await Bun.sleep(Math.floor(Math.random() * maxWait))
         child.kill('SIGKILL')
         await child.exited
         const after = compressedRows(db)
+        if (after > first) maxWait = Math.max(10, maxWait / 2)
         db.close()
         if (after > before && after < total) midway++
 
