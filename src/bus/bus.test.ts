@@ -3,7 +3,7 @@ import {VetoError} from '../errors/index.ts'
 import {type HandlerFailure, LifecycleBus} from './bus.ts'
 import type {SavingPayload} from './events.ts'
 
-const saving = (text: string): SavingPayload => ({allowRaw: true, bytes: new TextEncoder().encode(text)})
+const saving = (text: string): SavingPayload => ({allowRaw: true, bytes: new TextEncoder().encode(text), settings: () => ({})})
 const text = (payload: SavingPayload) => new TextDecoder().decode(payload.bytes)
 
 describe('LifecycleBus', () => {

@@ -1,3 +1,4 @@
+import type {SessConfig} from '../config/file.ts'
 import type {ExportSession, ParsedSession} from '../session/format.ts'
 import type {SessionStatus} from '../session/status.ts'
 import type {LockHolder, OutputEvent, Session, SessionRecord} from '../session/types.ts'
@@ -21,6 +22,19 @@ export interface SavingPayload {
   parsed?: ParsedSession
   /** Why no handler parsed it, when one knows (e.g. `not a session file`). */
   rejection?: string
+  /**
+   * The store's settings (`config.json`) as they are now, read on each call: for a handler that a
+   * setting switches on (the redact plugin reads `redact.enabled`).
+   *
+   * @throws {StorageError} when the settings file cannot be read or is not valid.
+   */
+  settings(): SessConfig
+  /**
+   * What handlers masked in `bytes` before it is stored, counted by rule name (never the values),
+   * e.g. `{openai: 2, 'private-key': 1}`; a handler that masks adds its counts to these. It ends
+   * up in the save's result (`SaveResult.redacted`).
+   */
+  redacted?: Readonly<Record<string, number>>
 }
 
 /**

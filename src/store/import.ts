@@ -1,4 +1,5 @@
 import type {Kysely} from 'kysely'
+import type {SessConfig} from '../config/file.ts'
 import type {Database} from '../db/schema.ts'
 import {InvalidInputError, NotASessionError} from '../errors/index.ts'
 import {checkFence} from '../lock/fence.ts'
@@ -11,8 +12,8 @@ import {getSession} from './sessions.ts'
 import type {SaveInput, SaveResult, VersionInfo} from './types.ts'
 import {assertTags, isValidTag} from './validate.ts'
 
-/** See `Store.save`. */
-export async function saveOriginal(ctx: StoreContext, input: SaveInput): Promise<SaveResult> {
+/** See `Store.save`. `settings` reads the store's settings, for the handlers of `session.saving`. */
+export async function saveOriginal(ctx: StoreContext, input: SaveInput, settings: () => SessConfig): Promise<SaveResult> {
   ctx.assertOpen()
   const givenTags = assertTags(input.tags ?? [])
   const target = input.into === undefined ? undefined : await ctx.row(input.into)
@@ -21,15 +22,16 @@ export async function saveOriginal(ctx: StoreContext, input: SaveInput): Promise
       hint: 'Save into a new session instead (drop --session).',
     })
   }
-  const payload = await ctx.bus.before('session.saving', {allowRaw: input.allowRaw ?? true, bytes: input.bytes, format: input.format, path: input.path})
+  const payload = await ctx.bus.before('session.saving', {allowRaw: input.allowRaw ?? true, bytes: input.bytes, format: input.format, path: input.path, settings})
   const parsed = payload.parsed
   if (!parsed) throw new NotASessionError(input.path ?? 'The input', payload.rejection ?? 'no format handler recognised it')
   const bytes = payload.bytes
+  const redacted = {...payload.redacted}
   // An original's own tags join the given ones; any that are not valid tags are dropped, not fatal.
   const tags = [...new Set([...givenTags, ...(parsed.meta.tags ?? []).filter(isValidTag)])]
   const digest = sha256(bytes)
   const saved = await findSaved(ctx.db, digest, target?.id) // cheap check first: no blob written for a re-import
-  if (saved) return {...saved, format: parsed.format}
+  if (saved) return {...saved, format: parsed.format, redacted}
   const now = ctx.now()
   const id = target?.id ?? ctx.newId(now)
   const explicit = target || input.name === undefined ? undefined : assertValidName(input.name)
@@ -66,7 +68,7 @@ export async function saveOriginal(ctx: StoreContext, input: SaveInput): Promise
     if (result.existing) await ctx.discardBlob(written)
     return result
   })
-  if (outcome.existing) return {...outcome.existing, format: parsed.format}
+  if (outcome.existing) return {...outcome.existing, format: parsed.format, redacted}
   const session = await getSession(ctx, id)
   if (!target) await ctx.bus.emit('session.created', {session})
   await ctx.bus.emit('session.saved', {created: !target, session, version: outcome.version})
@@ -77,6 +79,7 @@ export async function saveOriginal(ctx: StoreContext, input: SaveInput): Promise
     name,
     notice: parsed.notice,
     records: parsed.records.length,
+    redacted,
     sessionId: id,
     unchanged: false,
     version: outcome.version,
@@ -100,7 +103,7 @@ export async function listVersions(ctx: StoreContext, ref: string, includeTrashe
 }
 
 /** The live session (or `within` only) that already holds an original with this SHA-256, as a save result. */
-async function findSaved(trx: Kysely<Database>, sha256: string, within: string | undefined): Promise<Omit<SaveResult, 'format'> | undefined> {
+async function findSaved(trx: Kysely<Database>, sha256: string, within: string | undefined): Promise<Omit<SaveResult, 'format' | 'redacted'> | undefined> {
   const existing = await trx
     .selectFrom('versions')
     .innerJoin('sessions', 'sessions.id', 'versions.session_id')

@@ -323,14 +323,16 @@ export class Store implements AsyncDisposable {
   /**
    * Imports an original (Claude Code, Codex, Gemini CLI, asciicast, sess JSONL, or raw JSON) as a
    * new session, or as a new version of `input.into`. Runs `session.saving` (plugins may redact or
-   * veto; the persistence plugin parses), keeps the bytes exactly, and indexes the parse.
-   * Idempotent: bytes already saved give `unchanged: true` and write nothing.
+   * veto; the persistence plugin parses), keeps the bytes as the handlers left them, exactly, and
+   * indexes the parse. With `redact.enabled` set, the redact plugin masks credentials first and
+   * `redacted` counts them by rule. Idempotent: bytes already saved (after masking) give
+   * `unchanged: true` and write nothing.
    *
    * @throws {NotASessionError} when no format handler can read the bytes.
    * @throws {VetoError} when a plugin vetoes. @throws {ConflictError} when `input.name` is taken.
    */
   save(input: SaveInput): Promise<SaveResult> {
-    return saveOriginal(this.#ctx, input)
+    return saveOriginal(this.#ctx, input, () => this.config())
   }
 
   /** The saved versions of an imported session's original, oldest first. */

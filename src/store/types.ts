@@ -48,6 +48,12 @@ export interface SaveResult {
   records: number
   damage: Damage[]
   notice?: string
+  /**
+   * What plugins masked in the given bytes before saving them, counted by rule name (never the
+   * values; see `SavingPayload.redacted`); `{}` when nothing was. Reported for an `unchanged`
+   * save too: the masked bytes are what was found already saved.
+   */
+  redacted: Record<string, number>
 }
 
 /** A saved version of an imported original. */
