@@ -16,6 +16,7 @@ export type {DoctorOptions, DoctorReport, DoctorResult} from '../plugins/cleanup
 export type {GcOptions, GcReport, KeptSession} from '../plugins/cleanup/src/gc.ts'
 export {DEFAULT_TRASH_GRACE, type RetentionPolicy, type RetentionRule} from '../plugins/cleanup/src/policy.ts'
 export type {StoreStats} from '../plugins/cleanup/src/stats.ts'
+export {type RedactionCounts, type RedactRule, redactBytes, redactText} from '../plugins/redact/src/plugin.ts'
 export type {SessHooks, SessPluginHook} from './cli/hooks.ts'
 export {CONFIG_KEYS, parseSettingValue, type SessConfig, SETTINGS, type SettingSpec, type SettingType} from './config/index.ts'
 export type {CloseResult, NewSessionInput, SwitchOptions, SwitchResult} from './coordinator/coordinator.ts'

@@ -2,6 +2,7 @@ import {closeSync, constants, openSync} from 'node:fs'
 import {locking} from '../../plugins/locking/src/plugin.ts'
 import {FileBlobStore} from '../../plugins/persistence/src/blobs/file-blob-store.ts'
 import {persistence} from '../../plugins/persistence/src/plugin.ts'
+import {redact} from '../../plugins/redact/src/plugin.ts'
 import {replay} from '../../plugins/replay/src/plugin.ts'
 import {type HandlerFailure, LifecycleBus, type SessPlugin} from '../bus/index.ts'
 import {readConfig} from '../config/file.ts'
@@ -15,8 +16,8 @@ import {prepareHome, resolveHome, storeLayout} from './home.ts'
 import {assertOutputLimit, OUTPUT_LIMIT_ENV, parseByteSize} from './output-limit.ts'
 import {Store} from './store.ts'
 
-/** The first-party plugins an application gets when it names none. */
-export const DEFAULT_PLUGINS: readonly SessPlugin[] = [persistence, locking, replay]
+/** The first-party plugins an application gets when it names none (redact masks nothing unless `redact.enabled` is set). */
+export const DEFAULT_PLUGINS: readonly SessPlugin[] = [persistence, locking, replay, redact]
 
 /** Options of {@link openStore}. */
 export interface OpenStoreOptions {
