@@ -7,7 +7,7 @@ import type {Store} from '../../../../src/store/store.ts'
 import type {SaveResult} from '../../../../src/store/types.ts'
 import {classifyInput, readSource, walkDirectory} from '../input/sources.ts'
 
-/** `sess save --json` output: every file saved (or found unchanged) and every file skipped, with why. */
+/** `sess save --json` output: every file saved (or found unchanged, each with what was `redacted`) and every file skipped, with why. */
 export interface SaveReport {
   saved: (SaveResult & {path: string})[]
   skipped: {path: string; reason: string}[]
@@ -17,6 +17,8 @@ export default class Save extends SessCommand<typeof Save> {
   static override summary = 'Save session files into the store: a file, a whole directory tree, or stdin.'
   static override description = `Detects the format (Claude Code, Codex, Gemini CLI, asciicast, sess JSONL; any other JSON/JSONL file named directly is kept as a raw session) and keeps the original bytes, so that \`sess restore\` gives them back byte for byte. Idempotent: saving the same bytes again adds nothing. In a directory, files that are not sessions are skipped and listed with the reason.
 
+With redaction on (sess config set redact.enabled true), credentials (API keys, tokens, private keys, secret assignments) are masked as [REDACTED:<rule>] before anything is stored; each saved session lists how many per rule (--json: redacted: {rule: count}). The original is then not kept: restore gives back the masked bytes.
+
 Exit status: 0 when everything given was saved or skipped with a reason (damaged lines are reported, the rest of the session is kept), 2 for a file that is not a session or bad flags, 4 when the path does not exist.`
 
   static override examples = [
@@ -25,6 +27,7 @@ Exit status: 0 when everything given was saved or skipped with a reason (damaged
     '<%= config.bin %> <%= command.id %> demo.cast --name demo',
     'cat transcript.jsonl | <%= config.bin %> <%= command.id %> - --format claude-code',
     '<%= config.bin %> <%= command.id %> transcript.jsonl --session my-chat   # a new version of my-chat',
+    '<%= config.bin %> config set redact.enabled true && <%= config.bin %> <%= command.id %> transcript.jsonl   # credentials masked',
   ]
 
   static override args = {
@@ -115,6 +118,8 @@ Exit status: 0 when everything given was saved or skipped with a reason (damaged
     const verb = entry.unchanged ? chalk.dim('unchanged') : entry.created ? chalk.green('saved    ') : chalk.green(`version ${entry.version}`.padEnd(9))
     this.log(`${verb} ${chalk.bold(entry.name)}  ${entry.format}  ${entry.records} records  ${chalk.dim(entry.sessionId)}  ${chalk.dim(entry.path)}`)
     if (entry.notice) this.log(chalk.dim(`          note: ${entry.notice}`))
+    const redacted = Object.entries(entry.redacted)
+    if (redacted.length > 0) this.log(chalk.yellow(`          redacted: ${redacted.map(([rule, count]) => `${count} ${rule}`).join(', ')}`))
     for (const d of entry.damage) this.log(chalk.yellow(`          damaged: ${d.line === null ? 'whole file' : `line ${d.line}`}: ${d.reason}`))
   }
 }

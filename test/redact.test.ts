@@ -1,0 +1,140 @@
+/**
+ * The redact plugin through the real CLI: off by default (bytes saved as given); with `sess config
+ * set redact.enabled true`, `sess save` stores masked bytes, reports counts by rule (human and
+ * `--json`), `sess restore` shows `[REDACTED:<rule>]`, and no credential is anywhere in the store's
+ * bytes (database, WAL, blobs). Every corpus file with credentials injected into its message
+ * text still saves as its format, with the same records, and restores masked and well-formed.
+ */
+import {mkdirSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {dirname, join, relative} from 'node:path'
+import {beforeAll, describe, expect, test} from 'vitest'
+import type {SaveReport} from '../plugins/persistence/src/commands/save.ts'
+import {oneOfEachRule, secretLines} from '../plugins/redact/src/testing.ts'
+import {openStore} from '../src/store/open-store.ts'
+import {CORPUS, REPO, sess as run, sessJson as runJson, useTempDir} from './helpers/cli.ts'
+
+const SAMPLES = oneOfEachRule(2026)
+const ONE_EACH = Object.fromEntries(SAMPLES.map((s) => [s.rule, 1]))
+const RULE_NAMES = SAMPLES.map((s) => s.rule)
+
+/** Every file under `root`, recursively. */
+function filesUnder(root: string): string[] {
+  return readdirSync(root, {recursive: true, withFileTypes: true})
+    .filter((entry) => entry.isFile())
+    .map((entry) => join(entry.parentPath, entry.name))
+}
+
+/** The rules whose credential of {@link SAMPLES} has any line in any file under `home` (the database and its WAL included). */
+function secretsIn(home: string): string[] {
+  const files = filesUnder(home).map((path) => readFileSync(path))
+  return SAMPLES.filter((sample) => secretLines(sample).some((line) => files.some((bytes) => bytes.includes(line)))).map((sample) => sample.rule)
+}
+
+/**
+ * `text` with `insert` (JSON-escaped) at the start of its first message text: a `"text"` or
+ * `"content"` string of a transcript, or an asciicast `"o"` event's data.
+ */
+function injectIntoFirstMessage(text: string, insert: string): string {
+  const anchor = /"(?:text|content)": ?"|"o", ?"/.exec(text)
+  if (!anchor) throw new Error('no message text to inject into')
+  const at = anchor.index + anchor[0].length
+  return text.slice(0, at) + JSON.stringify(insert).slice(1, -1) + text.slice(at)
+}
+
+const TRANSCRIPT = readFileSync(join(REPO, 'test', 'fixtures', 'sessions', 'hello-claude.jsonl'), 'utf8')
+const WITH_SECRETS = injectIntoFirstMessage(TRANSCRIPT, `${SAMPLES.map((s) => s.text).join('\n')}\n`)
+const MASKED = injectIntoFirstMessage(TRANSCRIPT, `${SAMPLES.map((s) => s.masked).join('\n')}\n`)
+
+describe('sess save with the redact plugin', () => {
+  const dir = useTempDir('sess-redact-cli-')
+  const file = join(dir.path, 'secrets.jsonl')
+  beforeAll(() => writeFileSync(file, WITH_SECRETS))
+
+  test('off by default: the bytes are stored unchanged, and nothing is reported as redacted', () => {
+    const home = join(dir.path, 'off')
+    expect(run(home, ['config', 'get', 'redact.enabled']).code).toBe(4)
+    const saved = runJson<SaveReport>(home, ['save', file, '--name', 'plain'])
+    expect(saved.code, saved.stderr).toBe(0)
+    expect(saved.json.saved[0]).toMatchObject({created: true, redacted: {}})
+    expect(run(home, ['restore', 'plain']).stdout).toBe(WITH_SECRETS)
+    expect(secretsIn(home)).toEqual(RULE_NAMES)
+  })
+
+  test('with redact.enabled true, save stores masked bytes and reports counts by rule; restore shows the placeholders; the store holds no credential', () => {
+    const home = join(dir.path, 'on')
+    const set = run(home, ['config', 'set', 'redact.enabled', 'true'])
+    expect(set.code, set.stderr).toBe(0)
+    expect(run(home, ['config', 'get', 'redact.enabled']).stdout.trim()).toBe('true')
+    expect(run(home, ['config', 'set', 'redact.enabled', 'maybe']).code).toBe(2)
+    expect(run(home, ['config', 'set', 'redact.nothing', 'true']).code).toBe(2)
+
+    const human = run(home, ['save', file, '--name', 'masked'])
+    expect(human.code, human.stderr).toBe(0)
+    const line = human.stdout.split('\n').find((l) => l.trim().startsWith('redacted:'))
+    expect(line?.trim().replace('redacted: ', '').split(', ').sort()).toEqual(RULE_NAMES.map((rule) => `1 ${rule}`).sort())
+
+    const again = runJson<SaveReport>(home, ['save', file])
+    expect(again.code, again.stderr).toBe(0)
+    expect(again.json.saved[0]).toMatchObject({name: 'masked', redacted: ONE_EACH, unchanged: true})
+
+    const restored = run(home, ['restore', 'masked'])
+    expect(restored.code, restored.stderr).toBe(0)
+    expect(restored.stdout).toBe(MASKED)
+    for (const rule of RULE_NAMES) expect(restored.stdout).toContain(`[REDACTED:${rule}]`)
+    expect(secretsIn(home)).toEqual([])
+  })
+})
+
+describe('the corpus with credentials injected into its message text', () => {
+  const dir = useTempDir('sess-redact-corpus-')
+  const injected = join(dir.path, 'corpus')
+  const home = join(dir.path, 'home')
+  const files = filesUnder(CORPUS)
+    .map((path) => relative(CORPUS, path))
+    .filter((path) => path.includes('/') && !path.startsWith('LICENSES/'))
+    .sort()
+  const insert = `${SAMPLES.map((s) => s.text).join('\n')}\n`
+  const maskedInsert = `${SAMPLES.map((s) => s.masked).join('\n')}\n`
+  const saved = new Map<string, SaveReport['saved'][number]>()
+  /** What a save of the untouched file reports (records, damage, format), by corpus path. */
+  const baseline = new Map<string, {records: number; format: string}>()
+
+  beforeAll(async () => {
+    for (const file of files) {
+      mkdirSync(dirname(join(injected, file)), {recursive: true})
+      writeFileSync(join(injected, file), injectIntoFirstMessage(readFileSync(join(CORPUS, file), 'utf8'), insert))
+    }
+    expect(run(home, ['config', 'set', 'redact.enabled', 'true']).code).toBe(0)
+    // One run for every folder; the file of unknown format must be named to be kept as raw.
+    const raw = files.filter((file) => file.startsWith('other/'))
+    for (const args of [['save', injected], ...raw.map((file) => ['save', join(injected, file)])]) {
+      const result = runJson<SaveReport>(home, args)
+      expect(result.code, result.stderr).toBe(0)
+      for (const entry of result.json.saved) saved.set(relative(injected, entry.path), entry)
+    }
+    await using plain = await openStore({home: join(dir.path, 'baseline')})
+    for (const file of files) baseline.set(file, await plain.save({bytes: readFileSync(join(CORPUS, file)), path: file}))
+  })
+
+  test('every file saves in its format, with the records of the untouched file, and one credential of each rule masked', () => {
+    expect([...saved.keys()].sort()).toEqual(files)
+    for (const file of files) {
+      const {format, records} = baseline.get(file)!
+      expect(saved.get(file), file).toMatchObject({damage: [], format, records, redacted: ONE_EACH})
+    }
+  })
+
+  test('every file restores with the credentials masked, and still parses as JSON (each line for JSONL and casts)', async () => {
+    await using store = await openStore({home})
+    for (const file of files) {
+      const restored = new TextDecoder().decode((await store.restore(saved.get(file)!.sessionId)).bytes)
+      expect(restored, file).toBe(injectIntoFirstMessage(readFileSync(join(CORPUS, file), 'utf8'), maskedInsert))
+      const documents = file.endsWith('.json') ? [restored] : restored.split('\n').filter((line) => line.trim() !== '')
+      for (const document of documents) expect(() => JSON.parse(document), file).not.toThrow()
+    }
+  })
+
+  test('no credential is anywhere in the store', () => {
+    expect(secretsIn(home)).toEqual([])
+  })
+})
