@@ -15,6 +15,8 @@ import {assertTags, isValidTag} from './validate.ts'
 export async function saveOriginal(ctx: StoreContext, input: SaveInput): Promise<SaveResult> {
   ctx.assertOpen()
   const givenTags = assertTags(input.tags ?? [])
+  // A bad name is refused first, even for bytes already saved (which save nothing).
+  const explicit = input.into !== undefined || input.name === undefined ? undefined : assertValidName(input.name)
   const target = input.into === undefined ? undefined : await ctx.row(input.into)
   if (target && target.version_count === 0) {
     throw new InvalidInputError(`Session ${target.name} was recorded by an application, not imported; it has no versions to add to.`, {
@@ -32,7 +34,6 @@ export async function saveOriginal(ctx: StoreContext, input: SaveInput): Promise
   if (saved) return {...saved, format: parsed.format}
   const now = ctx.now()
   const id = target?.id ?? ctx.newId(now)
-  const explicit = target || input.name === undefined ? undefined : assertValidName(input.name)
   if (explicit !== undefined) await ctx.assertNameFree(explicit) // before any byte is written
   let name = target?.name ?? explicit ?? ''
   // Under the content lock (shared) from the blob's first byte until its row commits: a sweep for litter never takes it meanwhile.

@@ -21,7 +21,7 @@ export interface Candidate {
 export function classifyInput(path: string): 'file' | 'directory' {
   if (path.includes('\0')) throw new InvalidInputError('The path contains a NUL byte.', {hint: 'Pass a plain file or directory path.'})
   const stat = statSync(path, {throwIfNoEntry: false})
-  if (!stat) throw new NotFoundError(`No such file or directory: ${path}`)
+  if (!stat) throw new NotFoundError(`No such file or directory: ${path}`, {hint: 'Check the path: give a session file, a directory of them, or - for stdin.'})
   if (stat.isDirectory()) return 'directory'
   if (stat.isFile()) return 'file'
   throw new InvalidInputError(`${path} is not a regular file or directory (a FIFO, socket or device).`, {
@@ -39,7 +39,7 @@ export function readSource(path: string, options: {followSymlink: boolean}): Uin
   try {
     return readRegularFile(path, options)
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOTREG') throw new InvalidInputError(`${path} is not a regular file.`)
+    if ((error as NodeJS.ErrnoException).code === 'ENOTREG') throw new InvalidInputError(`${path} is not a regular file.`, {hint: 'To save a stream, pipe it to `sess save -`.'})
     throw toStorageError(error, `read ${path}`)
   }
 }
