@@ -156,8 +156,8 @@ function indexFields(parsed: ParsedSession, bytes: number, version: number, now:
   }
 }
 
-/** A name for an imported session: the one the original carries, else the file's stem, else its title, else its format. */
+/** A name for an imported session: the one the original carries, else the file's stem (without a compression suffix), else its title, else its format. */
 function importName(path: string | undefined, parsed: ParsedSession): string {
-  const stem = path?.split('/').pop()?.replace(/\.(jsonl|json|cast|txt)$/i, '')
+  const stem = path?.split('/').pop()?.replace(/\.(zst|gz)$/i, '').replace(/\.(jsonl|json|cast|txt)$/i, '')
   return toSessionName(parsed.meta.name ?? '') ?? toSessionName(stem ?? '') ?? toSessionName(parsed.meta.title ?? '') ?? parsed.format
 }
