@@ -206,12 +206,13 @@ export function sniff(bytes: Uint8Array, path?: string): DetectInput {
 }
 
 /**
- * Why bytes that no format recognised are not a session, in a few words: `the file is empty`, the
- * JSON nests deeper than `MAX_JSON_DEPTH` (as a whole, or its first line), or `not a recognised
- * session format`.
+ * Why bytes that no format recognised are not a session, in a few words: `the file is empty`, its
+ * JSON nests deeper than `MAX_JSON_DEPTH` (looked for only in text that starts like JSON), or
+ * `not a recognised session format`.
  */
 export function unreadable(bytes: Uint8Array): string {
   if (bytes.length === 0) return 'the file is empty'
-  const tooDeep = readJson(bytes).damage.some((damage) => damage.reason === TOO_DEEP_DAMAGE)
+  const opener = firstChar(stripBom(bytes).body)
+  const tooDeep = (opener === '{' || opener === '[') && readJson(bytes).damage.some((damage) => damage.reason === TOO_DEEP_DAMAGE)
   return tooDeep ? `the JSON is ${TOO_DEEP_DAMAGE}` : 'not a recognised session format'
 }
