@@ -2,7 +2,8 @@
  * Bad input through the real CLI and the library (DESIGN §2, §3, §7): names never become paths,
  * refused input writes nothing, existing files are not overwritten without --force, missing things
  * exit 4 with a hint, special files do not hang, symlinks in the store are never followed, and no
- * command ever prints a stack trace.
+ * command ever prints a stack trace. The rest of the bad-input matrix is in test/bad-input/, a file
+ * per concern.
  */
 import {cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync} from 'node:fs'
 import {dirname, join} from 'node:path'
@@ -10,23 +11,10 @@ import {beforeAll, describe, expect, test} from 'vitest'
 import type {SaveReport} from '../plugins/persistence/src/commands/save.ts'
 import {InvalidInputError, openStore} from '../src/index.ts'
 import type {Session} from '../src/session/types.ts'
-import {CORPUS, type CliResult, sess as run, sessJson as runJson, useTempDir} from './helpers/cli.ts'
+import {CORPUS, expectCleanError, sess as run, sessJson as runJson, useTempDir} from './helpers/cli.ts'
+import {tree} from './helpers/store-files.ts'
 
 const SOURCE = join(CORPUS, 'codex', 'agent-history-session-01.jsonl')
-
-/** A clear error: a message on stderr, no stack trace (no `    at …` frames). */
-function expectCleanError(result: CliResult, code: number, message?: RegExp): void {
-  expect(result.code, `exit code; stderr: ${result.stderr}`).toBe(code)
-  expect(result.stderr).toMatch(/^Error: \S/m)
-  expect(result.stderr).not.toMatch(/^\s{4}at /m)
-  if (message) expect(result.stderr).toMatch(message)
-}
-
-/** Every file under `root` (recursively), relative names, sorted. */
-function tree(root: string): string[] {
-  if (!existsSync(root)) return []
-  return readdirSync(root, {recursive: true, withFileTypes: false}).map(String).sort()
-}
 
 describe('invalid session names', () => {
   const dir = useTempDir('sess-names-')

@@ -4,18 +4,19 @@
  * mid-save and mid-gc).
  */
 import {Database} from 'bun:sqlite'
-import {lstatSync, readdirSync, readFileSync, readlinkSync} from 'node:fs'
-import {join, relative} from 'node:path'
+import {readdirSync, readFileSync} from 'node:fs'
+import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {openStore, type Store} from '../src/index.ts'
 import {REPO, sess, sessJson, tempDir, useTempDir} from './helpers/cli.ts'
 import {CRASH_SESSION, crashOriginal, crashRecord, sha256Hex} from './helpers/crash-child.ts'
+import {TEMP_FILE} from '../plugins/cleanup/src/scan.ts'
 import {generateGcStore} from './helpers/gc-store.ts'
+import {fingerprint} from './helpers/store-files.ts'
 
 const CRASH_CHILD = fileURLToPath(new URL('./helpers/crash-child.ts', import.meta.url))
 const LOCK_CHILD = fileURLToPath(new URL('./helpers/lock-child.ts', import.meta.url))
-const TEMP_FILE = /^\..+\.tmp-[0-9a-f]{12}$/
 
 interface GcJson {
   dryRun: boolean
@@ -28,47 +29,6 @@ interface GcJson {
 interface DoctorJson {
   clean: boolean
   findings: {kind: string; severity: string; sessionId: string | null; path: string | null; message: string; fix: string | null; fixed: boolean}[]
-}
-
-/**
- * Every entry of the store (symlinks not followed): path, mode, and the SHA-256 of each file's
- * bytes; the database by its content (every row of every table, read by a child process), not by
- * its files, which this process must not open while it has the store open (closing any descriptor
- * of the database file drops the process's SQLite locks on it), and whose WAL a reader may
- * checkpoint without changing what the database holds.
- */
-function fingerprint(home: string): string[] {
-  const out: string[] = []
-  const walk = (path: string) => {
-    const stat = lstatSync(path)
-    const name = relative(home, path) || '.'
-    if (stat.isSymbolicLink()) out.push(`${name} -> ${readlinkSync(path)}`)
-    else if (stat.isDirectory()) {
-      out.push(`${name}/ ${(stat.mode & 0o777).toString(8)}`)
-      for (const entry of readdirSync(path).sort()) walk(join(path, entry))
-    } else if (name.startsWith('sess.db')) {
-      if (name === 'sess.db') out.push(`sess.db ${(stat.mode & 0o777).toString(8)} rows ${databaseDigest(path)}`)
-    } else out.push(`${name} ${(stat.mode & 0o777).toString(8)} ${sha256Hex(readFileSync(path))}`)
-  }
-  walk(home)
-  return out
-}
-
-/** SHA-256 of every row of every table of the SQLite database at `path`, read by a child process. */
-function databaseDigest(path: string): string {
-  const script = `
-    const {Database} = require('bun:sqlite')
-    const db = new Database(process.argv[1], {readonly: true})
-    const hasher = new Bun.CryptoHasher('sha256')
-    const NL = String.fromCharCode(10)
-    for (const {name} of db.query("select name from sqlite_master where type = 'table' order by name").all()) {
-      const rows = db.query('select * from "' + name + '"').all().map((row) => JSON.stringify(row)).sort()
-      hasher.update(name + NL + rows.join(NL) + NL)
-    }
-    process.stdout.write(hasher.digest('hex'))`
-  const child = Bun.spawnSync([process.execPath, '-e', script, path])
-  if (child.exitCode !== 0) throw new Error(`database digest failed: ${child.stderr.toString()}`)
-  return child.stdout.toString()
 }
 
 describe('sess gc and sess doctor on a generated store', () => {

@@ -3,7 +3,7 @@ import {StorageError} from '../errors/index.ts'
 import type {SearchIndex} from '../search/search-index.ts'
 import {SqliteFts5Index} from '../search/sqlite-fts5.ts'
 import type {Database} from './schema.ts'
-import {BunSqliteDialect, openSqlite, SQLITE_BEGIN_WRITE, SQLITE_RELAXED_SYNCHRONOUS} from './sqlite.ts'
+import {BunSqliteDialect, damagedDatabase, isSqliteDamage, openSqlite, SQLITE_BEGIN_WRITE, SQLITE_RELAXED_SYNCHRONOUS} from './sqlite.ts'
 
 /** The store's metadata database and what differs between its dialects. */
 export interface MetadataDatabase {
@@ -29,7 +29,8 @@ export interface MetadataDatabase {
  * Connects Kysely to the store's metadata database: the embedded SQLite file at `path`.
  * (PostgreSQL arrives here, behind the same `Kysely<Database>`, when `SESS_DATABASE_URL` is set.)
  *
- * @throws {StorageError} when the file cannot be opened (a symlink in its place, permissions, not a database).
+ * @throws {StorageError} when the file cannot be opened (a symlink in its place or its -wal's,
+ *   permissions) or is damaged or not a database.
  */
 export function connectDatabase(path: string): MetadataDatabase {
   try {
@@ -48,12 +49,13 @@ export function connectDatabase(path: string): MetadataDatabase {
     }
     return {beginWrite: SQLITE_BEGIN_WRITE, close, db: kysely(main), relaxedDb: kysely(relaxed), search: new SqliteFts5Index()}
   } catch (error) {
+    if (isSqliteDamage(error)) throw damagedDatabase(path, error)
     const code = (error as NodeJS.ErrnoException).code
     throw new StorageError(`Cannot open the store database ${path}: ${(error as Error).message}`, {
       cause: error,
       hint:
         code === 'ELOOP'
-          ? 'A symlink stands in place of the database; sess never follows symlinks in its store. Move it away.'
+          ? 'A symlink stands in place of the database or of a file SQLite keeps beside it (-wal, -shm, -journal); sess never follows symlinks in its store. Move it away.'
           : 'Check that the file is a sess database and that you may read and write it.',
     })
   }

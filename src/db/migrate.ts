@@ -21,8 +21,9 @@ async function appliedNames(db: Kysely<Database>): Promise<string[] | undefined>
   try {
     const rows = await sql<{name: string}>`select name from kysely_migration`.execute(db)
     return rows.rows.map((row) => row.name)
-  } catch {
-    return undefined // no migration table yet: a new store
+  } catch (error) {
+    if (/no such table/.test((error as Error).message)) return undefined // no migration table yet: a new store
+    throw error
   }
 }
 
@@ -50,6 +51,16 @@ export async function migrateToLatest(db: Kysely<Database>, lockPath: string): P
     })
   }
   return results.filter((r) => r.status === 'Success').map((r) => r.migrationName)
+}
+
+/**
+ * Refuses a database whose schema is newer than this sess: one that holds migrations it does not
+ * know. Reads only (`kysely_migration`); a database without that table is new, not newer.
+ *
+ * @throws {StorageError} naming the unknown migrations.
+ */
+export async function assertSchemaNotNewer(db: Kysely<Database>): Promise<void> {
+  assertNotNewer((await appliedNames(db)) ?? [], Object.keys(MIGRATIONS))
 }
 
 function assertNotNewer(applied: string[], known: string[]): void {

@@ -1,6 +1,8 @@
 import {Database as BunDatabase} from 'bun:sqlite'
 import {closeSync, constants, lstatSync, openSync} from 'node:fs'
+import {dirname, join} from 'node:path'
 import {SqliteDialect, type SqliteDatabase, type SqliteStatement} from 'kysely'
+import {StorageError} from '../errors/index.ts'
 
 /** How long a statement waits for another process's write lock before failing, in ms. */
 export const BUSY_TIMEOUT_MS = 10_000
@@ -23,8 +25,13 @@ export function openSqlite(path: string, synchronous: 'FULL' | typeof SQLITE_REL
   return database
 }
 
+/** The files SQLite makes beside the database (https://www.sqlite.org/tempfiles.html): the WAL, its shared-memory index, the rollback journal. */
+const SIDECARS = ['-wal', '-shm', '-journal'] as const
+
 /**
- * Creates the database file with mode 0600 if it is missing; refuses a symlink in its place.
+ * Creates the database file with mode 0600 if it is missing; refuses a symlink in its place or in
+ * the place of a file SQLite is about to make beside it ({@link SIDECARS}), which it would
+ * otherwise open (or create) wherever the link points.
  *
  * An existing file is never opened here: closing any descriptor of a file drops every POSIX
  * (fcntl) lock the process holds on it, those of SQLite's own connections included, and another
@@ -33,17 +40,42 @@ export function openSqlite(path: string, synchronous: 'FULL' | typeof SQLITE_REL
  * doing close()"). A store opened twice in one process, and the store's own second connection,
  * would do exactly that.
  *
- * @throws an `Error` with code `ELOOP` for a symlink, or what creating the file threw.
+ * @throws an `Error` with code `ELOOP` for a symlink (naming it), or what creating the file threw.
  */
 function createPrivately(path: string): void {
-  const stat = lstatSync(path, {throwIfNoEntry: false})
-  if (stat?.isSymbolicLink()) throw Object.assign(new Error(`${path} is a symbolic link`), {code: 'ELOOP'})
-  if (stat) return
+  for (const file of [path, ...SIDECARS.map((suffix) => `${path}${suffix}`)]) {
+    if (lstatSync(file, {throwIfNoEntry: false})?.isSymbolicLink()) throw Object.assign(new Error(`${file} is a symbolic link`), {code: 'ELOOP'})
+  }
+  if (lstatSync(path, {throwIfNoEntry: false})) return
   try {
     closeSync(openSync(path, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600))
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error // created meanwhile by another process: not ours to open
   }
+}
+
+/** Whether `error` is SQLite saying the file is damaged or not a database at all (`SQLITE_CORRUPT`, `SQLITE_NOTADB`, and their extended codes). */
+export function isSqliteDamage(error: unknown): boolean {
+  return /^SQLITE_(CORRUPT|NOTADB)/.test(String((error as {code?: unknown} | null)?.code ?? ''))
+}
+
+/**
+ * The error for a database file at `path` that SQLite finds damaged: what SQLite said, and the
+ * way out. The saved originals and snapshots are files of their own beside it (`blobs/`, as
+ * saved or zstd-compressed), so they survive a damaged database, and `sess save` of that
+ * directory imports the originals into a new store.
+ */
+export function damagedDatabase(path: string, cause: unknown): StorageError {
+  return new StorageError(`The store's database ${path} is damaged: ${(cause as Error).message} (${(cause as {code?: string}).code}).`, {
+    cause,
+    hint: `\`sess doctor\` reports the damage. ${damagedDatabaseRecovery(path)}`,
+  })
+}
+
+/** How to get the sessions out of a store whose database at `path` is damaged (see {@link damagedDatabase}). */
+export function damagedDatabaseRecovery(path: string): string {
+  const home = dirname(path)
+  return `The saved originals are intact files in ${join(home, 'blobs')}: move the store aside and save them into a new one (mv ${home} ${home}.damaged && sess save ${join(`${home}.damaged`, 'blobs')}), or restore sess.db from a backup.`
 }
 
 /**
@@ -73,7 +105,7 @@ export class BunSqliteDialect extends SqliteDialect {
   }
 }
 
-/** The shape Kysely's SQLite driver expects, over `bun:sqlite`. */
+/** The shape Kysely's SQLite driver expects, over `bun:sqlite`; a damaged file's errors become {@link damagedDatabase}. */
 class BunSqliteAdapter implements SqliteDatabase {
   readonly #database: BunDatabase
 
@@ -86,16 +118,33 @@ class BunSqliteAdapter implements SqliteDatabase {
   }
 
   prepare(sql: string): SqliteStatement {
-    const statement = this.#database.query(sql)
+    const statement = this.#guard(() => this.#database.query(sql))
     type Bindings = Parameters<typeof statement.all>
+    const guard = this.#guard.bind(this)
     return {
       reader: statement.columnNames.length > 0,
-      all: (parameters) => statement.all(...(parameters as Bindings)),
-      iterate: (parameters) => statement.iterate(...(parameters as Bindings)),
+      all: (parameters) => guard(() => statement.all(...(parameters as Bindings))),
+      *iterate(parameters) {
+        const rows = guard(() => statement.iterate(...(parameters as Bindings)))
+        for (;;) {
+          const next = guard(() => rows.next())
+          if (next.done) return
+          yield next.value
+        }
+      },
       run: (parameters) => {
-        const {changes, lastInsertRowid} = statement.run(...(parameters as Bindings))
+        const {changes, lastInsertRowid} = guard(() => statement.run(...(parameters as Bindings)))
         return {changes, lastInsertRowid}
       },
+    }
+  }
+
+  /** `work()`, with SQLite's damage errors as {@link damagedDatabase}. */
+  #guard<T>(work: () => T): T {
+    try {
+      return work()
+    } catch (error) {
+      throw isSqliteDamage(error) ? damagedDatabase(this.#database.filename, error) : error
     }
   }
 }

@@ -49,7 +49,11 @@ export function lockFile(path: string, options: {wait: boolean; shared?: boolean
   try {
     fd = openSync(path, constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW, 0o600)
   } catch (error) {
-    throw new StorageError(`Cannot open lock file ${path}: ${(error as Error).message}`, {cause: error})
+    const code = (error as NodeJS.ErrnoException).code
+    throw new StorageError(`Cannot open lock file ${path}: ${(error as Error).message}`, {
+      cause: error,
+      hint: code === 'ELOOP' ? 'A symlink stands in its place; sess never follows symlinks in its store. Move it away.' : 'Check that the store directory and its files are yours and writable.',
+    })
   }
   for (;;) {
     const mode = options.shared ? LOCK_SH : LOCK_EX
@@ -58,7 +62,7 @@ export function lockFile(path: string, options: {wait: boolean; shared?: boolean
     if (code === EINTR) continue
     closeSync(fd)
     if (code === EWOULDBLOCK && !options.wait) return undefined
-    throw new StorageError(`flock(${path}) failed with errno ${code}`)
+    throw new StorageError(`flock(${path}) failed with errno ${code}`, {hint: 'Check the file system the store is on: it must support flock(2) (a local disk, not every network file system does).'})
   }
   let open = true
   const release = () => {

@@ -109,7 +109,7 @@ async function readOriginal(ctx: StoreContext, session: Session, version?: numbe
   let query = ctx.db.selectFrom('versions').selectAll().where('session_id', '=', session.id)
   query = version === undefined ? query.orderBy('version', 'desc').limit(1) : query.where('version', '=', version)
   const read = await readBlobOfRow(ctx, session.id, () => query.executeTakeFirst())
-  if (!read) throw new NotFoundError(`Session ${session.name} has no version ${version}; it has ${session.versionCount}.`)
+  if (!read) throw new NotFoundError(`Session ${session.name} has no version ${version}; it has ${session.versionCount}.`, {hint: `\`sess show ${session.name}\` lists its versions.`})
   return read.bytes
 }
 

@@ -1,4 +1,4 @@
-import {chmodSync, lstatSync, mkdirSync} from 'node:fs'
+import {accessSync, chmodSync, constants, lstatSync, mkdirSync} from 'node:fs'
 import {homedir} from 'node:os'
 import {join, resolve} from 'node:path'
 import {InvalidInputError, StorageError} from '../errors/index.ts'
@@ -52,11 +52,15 @@ export function storeLayout(home: string): StoreLayout {
 
 /**
  * Creates the home directory (mode 0700; missing parents with default modes) or checks an
- * existing one: it must be a real directory, not a symlink. One readable by group or others is
- * made private again, with a warning.
+ * existing one, as OpenSSH checks `~/.ssh` (its `StrictModes`): it must be a real directory (not
+ * a symlink), owned by the current user, and writable by them (sess writes even to read: its
+ * lock files and SQLite's shared memory). One that group or others may read, write or enter is
+ * made private again (0700) with a warning, where ssh would refuse: the store is the user's own,
+ * and the fix is the one ssh's message asks for.
  *
  * @returns warnings for the user (empty when all was well).
- * @throws {StorageError} when the path is a symlink or not a directory, or cannot be created.
+ * @throws {StorageError} when the path is a symlink or not a directory, belongs to another user,
+ *   is not writable (permissions, a read-only file system), or cannot be created.
  */
 export function prepareHome(home: string): string[] {
   try {
@@ -73,9 +77,25 @@ export function prepareHome(home: string): string[] {
       hint: 'sess never follows symlinks into its store; point --home at the real directory.',
     })
   }
+  const uid = process.getuid?.()
+  if (uid !== undefined && stat.uid !== uid) {
+    throw new StorageError(`The store ${home} belongs to another user (uid ${stat.uid}), not to you (uid ${uid}).`, {
+      hint: 'A store is private to its user: use your own with --home or SESS_HOME, or run sess as its owner.',
+    })
+  }
+  try {
+    accessSync(home, constants.W_OK)
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    const why = code === 'EROFS' ? 'it is on a read-only file system' : `you may not write to it (${code ?? (error as Error).message})`
+    throw new StorageError(`The store ${home} is not writable: ${why}. sess writes to its store even to read it (lock files, the database's shared memory).`, {
+      cause: error,
+      hint: code === 'EROFS' ? 'Copy the store to a writable disk and pass --home, or remount the file system read-write.' : `Make it writable again (chmod u+w ${home}), or pass --home to another store.`,
+    })
+  }
   if ((stat.mode & 0o077) !== 0) {
     chmodSync(home, 0o700)
-    return [`The store ${home} was readable by other users (mode ${(stat.mode & 0o777).toString(8)}); it is now 0700.`]
+    return [`The store ${home} was open to other users (mode ${(stat.mode & 0o777).toString(8).padStart(4, '0')}); it is now 0700.`]
   }
   return []
 }

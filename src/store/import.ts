@@ -16,6 +16,8 @@ import {assertTags, isValidTag} from './validate.ts'
 export async function saveOriginal(ctx: StoreContext, input: SaveInput, settings: () => SessConfig): Promise<SaveResult> {
   ctx.assertOpen()
   const givenTags = assertTags(input.tags ?? [])
+  // A bad name is refused first, even for bytes already saved (which save nothing).
+  const explicit = input.into !== undefined || input.name === undefined ? undefined : assertValidName(input.name)
   const target = input.into === undefined ? undefined : await ctx.row(input.into)
   if (target && target.version_count === 0) {
     throw new InvalidInputError(`Session ${target.name} was recorded by an application, not imported; it has no versions to add to.`, {
@@ -34,7 +36,6 @@ export async function saveOriginal(ctx: StoreContext, input: SaveInput, settings
   if (saved) return {...saved, format: parsed.format, redacted}
   const now = ctx.now()
   const id = target?.id ?? ctx.newId(now)
-  const explicit = target || input.name === undefined ? undefined : assertValidName(input.name)
   if (explicit !== undefined) await ctx.assertNameFree(explicit) // before any byte is written
   let name = target?.name ?? explicit ?? ''
   // Under the content lock (shared) from the blob's first byte until its row commits: a sweep for litter never takes it meanwhile.
@@ -158,8 +159,8 @@ function indexFields(parsed: ParsedSession, bytes: number, version: number, now:
   }
 }
 
-/** A name for an imported session: the one the original carries, else the file's stem, else its title, else its format. */
+/** A name for an imported session: the one the original carries, else the file's stem (without a compression suffix), else its title, else its format. */
 function importName(path: string | undefined, parsed: ParsedSession): string {
-  const stem = path?.split('/').pop()?.replace(/\.(jsonl|json|cast|txt)$/i, '')
+  const stem = path?.split('/').pop()?.replace(/\.(zst|gz)$/i, '').replace(/\.(jsonl|json|cast|txt)$/i, '')
   return toSessionName(parsed.meta.name ?? '') ?? toSessionName(stem ?? '') ?? toSessionName(parsed.meta.title ?? '') ?? parsed.format
 }

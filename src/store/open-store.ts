@@ -8,7 +8,7 @@ import {type HandlerFailure, LifecycleBus, type SessPlugin} from '../bus/index.t
 import {readConfig} from '../config/file.ts'
 import {sessionSettings} from '../coordinator/settings.ts'
 import {connectDatabase} from '../db/connect.ts'
-import {migrateToLatest} from '../db/migrate.ts'
+import {assertSchemaNotNewer, migrateToLatest} from '../db/migrate.ts'
 import {StorageError} from '../errors/index.ts'
 import {checkWait} from '../lock/options.ts'
 import {parseLeaseToken} from '../lock/token.ts'
@@ -58,8 +58,9 @@ export const DEFAULT_LOCK_WAIT = 10_000
  * @throws {InvalidInputError} when `SESS_LOCK_TOKEN` (or `lockTokens`) holds something other than lease tokens.
  * @throws {InvalidInputError} for an invalid `outputLimit`, `$SESS_OUTPUT_LIMIT` or `sessions.maxBuffer`.
  * @throws {StorageError} when `config.json` cannot be read (only when the output bound comes from it).
- * @throws {StorageError} when the home is a symlink or cannot be created, or the database cannot
- *   be opened or has a newer schema.
+ * @throws {StorageError} when the home is a symlink, belongs to another user, is not writable or
+ *   cannot be created, or the database cannot be opened, is damaged, or has a newer schema (also
+ *   with `autoMigrate: false`: nothing is ever read from a schema this sess does not know).
  * @example
  * ```ts
  * import {openStore} from 'sess'
@@ -80,6 +81,7 @@ export async function openStore(options: OpenStoreOptions = {}): Promise<Store> 
   const {beginWrite, close: closeDatabase, db, relaxedDb, search} = connectDatabase(layout.database)
   try {
     if (options.autoMigrate ?? true) await migrateToLatest(db, layout.migrateLock)
+    else await assertSchemaNotNewer(db)
   } catch (error) {
     await Promise.all([db.destroy(), relaxedDb.destroy()])
     closeDatabase()
@@ -91,12 +93,21 @@ export async function openStore(options: OpenStoreOptions = {}): Promise<Store> 
   return new Store({adoptedLeases, beginWrite, blobs, bus, closeDatabase, contentLock: layout.contentLock, db, home, lockWait, migrateLock: layout.migrateLock, now: options.now ?? Date.now, outputLimit, relaxedDb, search, warnings})
 }
 
-/** Creates `path` (0600, never through a symlink) if missing, so that taking a lock on it later creates nothing. */
+/** Creates `path` (0600, never through a symlink) if missing, so that taking a lock on it later creates nothing; opens it for writing either way, as the lock will. */
 function ensureFile(path: string): void {
   try {
     closeSync(openSync(path, constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW, 0o600))
   } catch (error) {
-    throw new StorageError(`Cannot create ${path}: ${(error as Error).message}`, {cause: error, hint: 'Check the permissions of the store directory; sess never follows a symlink in it.'})
+    const code = (error as NodeJS.ErrnoException).code
+    throw new StorageError(`Cannot open ${path} for writing: ${(error as Error).message}`, {
+      cause: error,
+      hint:
+        code === 'ELOOP'
+          ? 'A symlink stands in its place; sess never follows symlinks in its store. Move it away.'
+          : code === 'EACCES' || code === 'EPERM' || code === 'EROFS'
+            ? 'The store is read-only to you: make its files writable again (chmod u+w), or pass --home to another store.'
+            : 'Check the store directory and its files.',
+    })
   }
 }
 

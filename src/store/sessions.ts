@@ -153,7 +153,7 @@ export async function pinSession(ctx: StoreContext, ref: string, pinned: boolean
 /** See `Store.untrash`. */
 export async function untrashSession(ctx: StoreContext, ref: string): Promise<Session> {
   const row = await ctx.row(ref, true)
-  if (row.trashed_at === null) throw new NotFoundError(`Session ${row.name} is not in the trash.`)
+  if (row.trashed_at === null) throw new NotFoundError(`Session ${row.name} is not in the trash.`, {hint: '`sess list --trash` lists the trash.'})
   await ctx.write((trx) => trx.updateTable('sessions').set({trashed_at: null}).where('id', '=', row.id).execute(), {
     hint: 'Rename the other session first (sess rename).',
     name: row.name,

@@ -1,5 +1,5 @@
 import {mkdtempSync, rmSync} from 'node:fs'
-import {afterAll} from 'vitest'
+import {afterAll, expect} from 'vitest'
 import {tmpdir} from 'node:os'
 import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -9,6 +9,12 @@ export const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 
 /** The shared corpus of real session files (read-only; never edit). Override with SESS_CORPUS_DIR. */
 export const CORPUS = process.env.SESS_CORPUS_DIR ?? join(REPO, '..', 'shared', 'corpus')
+
+/**
+ * A prefix for {@link sess} that runs it subject to file permissions: as root (which bypasses
+ * them), through setpriv(1) without CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH; as anyone else, as is.
+ */
+export const WITHOUT_PRIVILEGE: readonly string[] = process.getuid?.() === 0 ? ['setpriv', '--bounding-set=-dac_override,-dac_read_search', '--inh-caps=-all'] : []
 
 /** What a CLI run gave back. */
 export interface CliResult {
@@ -37,10 +43,11 @@ export function useTempDir(prefix = 'sess-test-'): {path: string} {
 
 /**
  * Runs the real CLI (`bun bin/run.ts …`) in a child process with `SESS_HOME=home` and a private
- * XDG data dir (so linked plugins stay in the test), no colours, and optional stdin.
+ * XDG data dir (so linked plugins stay in the test), no colours, and optional stdin; `prefix` is
+ * a command that runs it (such as {@link WITHOUT_PRIVILEGE}).
  */
-export function sess(home: string, args: string[], options: {stdin?: Uint8Array | string; env?: Record<string, string>; cwd?: string} = {}): CliResult {
-  const result = Bun.spawnSync([process.execPath, join(REPO, 'bin', 'run.ts'), ...args], {
+export function sess(home: string, args: string[], options: {stdin?: Uint8Array | string; env?: Record<string, string>; cwd?: string; prefix?: readonly string[]} = {}): CliResult {
+  const result = Bun.spawnSync([...(options.prefix ?? []), process.execPath, join(REPO, 'bin', 'run.ts'), ...args], {
     cwd: options.cwd ?? REPO,
     env: {...process.env, NODE_ENV: 'production', NO_COLOR: '1', SESS_HOME: home, XDG_DATA_HOME: join(home, '..', 'xdg-data'), ...options.env},
     stdin: options.stdin === undefined ? 'ignore' : typeof options.stdin === 'string' ? new TextEncoder().encode(options.stdin) : options.stdin,
@@ -61,4 +68,15 @@ export function sessJson<T = unknown>(home: string, args: string[], options: Par
   } catch {
     throw new Error(`sess ${args.join(' ')} --json printed no JSON (exit ${result.code}).\nstdout: ${result.stdout}\nstderr: ${result.stderr}`)
   }
+}
+
+/**
+ * Asserts a clear error: exit `code`, `Error: …` followed by `Hint: …` on stderr (the hint naming
+ * the fix), and no stack trace (no `    at …` frames); and, if given, that stderr matches `message`.
+ */
+export function expectCleanError(result: CliResult, code: number, message?: RegExp): void {
+  expect(result.code, `exit code; stderr: ${result.stderr}`).toBe(code)
+  expect(result.stderr).toMatch(/^Error: \S.*\nHint: \S/m)
+  expect(result.stderr).not.toMatch(/^\s{4}at /m)
+  if (message) expect(result.stderr).toMatch(message)
 }

@@ -1,9 +1,10 @@
-import {chmodSync} from 'node:fs'
+import {chmodSync, unlinkSync} from 'node:fs'
 import {sql} from 'kysely'
 import ms from 'ms'
 import type {DoctorFinding} from '../../../src/bus/index.ts'
 import {danglingPointers, removePointer} from '../../../src/coordinator/pointers.ts'
 import {migrateToLatest, migrationStatus} from '../../../src/db/migrate.ts'
+import {damagedDatabaseRecovery} from '../../../src/db/sqlite.ts'
 import {SessError} from '../../../src/errors/index.ts'
 import type {StoreContext} from '../../../src/store/context.ts'
 import type {StoreLayout} from '../../../src/store/home.ts'
@@ -87,8 +88,10 @@ export async function runDoctor(ctx: StoreContext, layout: StoreLayout, options:
     const check = await sql<{quick_check: string}>`pragma quick_check`.execute(ctx.db).catch((error: unknown) => ({rows: [{quick_check: String(error)}]}))
     // SQLite runs FTS5's own check of the search index in quick_check: that is reported (and rebuilt) as `search-index` below.
     const problems = check.rows.map((row) => Object.values(row)[0]).filter((text) => text !== 'ok' && !String(text).includes('table "search_fts"'))
-    if (problems.length > 0) add('database-integrity', 'error', {path: layout.database}, `The database fails its integrity check: ${problems.slice(0, 3).join('; ')}`, 'Restore sess.db from a backup, or recover it with `sqlite3 sess.db .recover`.')
-    const pending = (await migrationStatus(ctx.db)).filter((m) => m.appliedAt === null)
+    // A damaged database is reported alone: every other check reads it.
+    const damaged = problems.length > 0
+    if (damaged) add('database-integrity', 'error', {path: layout.database}, `The database fails its integrity check: ${problems.slice(0, 3).join('; ')}. The other checks need a sound database.`, damagedDatabaseRecovery(layout.database))
+    const pending = damaged ? [] : (await migrationStatus(ctx.db)).filter((m) => m.appliedAt === null)
     const fixed = new Set<Found>()
     if (pending.length > 0) {
       const more = options.fix ? '' : ' The other checks need the current schema: run `sess migrate` (or --fix), then doctor again.'
@@ -98,7 +101,7 @@ export async function runDoctor(ctx: StoreContext, layout: StoreLayout, options:
         fixed.add(found.at(-1)!)
       }
     }
-    const checkContent = pending.length === 0 || options.fix === true
+    const checkContent = !damaged && (pending.length === 0 || options.fix === true)
     const links = new QuarantineBatch(layout, now)
 
     if (checkContent) {
@@ -185,9 +188,12 @@ export async function runDoctor(ctx: StoreContext, layout: StoreLayout, options:
         })
       }
       for (const path of scan.symlinks) {
-        add('symlink', 'error', {path}, `${path} is a symlink; sess never follows symlinks in its store.`, 'quarantine it (sess doctor --fix)', {
+        // A link in place of the quarantine cannot go into it: it is removed (what it points to is left alone).
+        const root = path === layout.quarantine
+        add('symlink', 'error', {path}, `${path} is a symlink; sess never follows symlinks in its store.`, root ? 'remove the link (sess doctor --fix)' : 'quarantine it (sess doctor --fix)', {
           repair: async () => {
-            links.move(path)
+            if (root) removeLink(path)
+            else links.move(path)
             return true
           },
         })
@@ -270,4 +276,13 @@ export async function runDoctor(ctx: StoreContext, layout: StoreLayout, options:
   }
   for (const {fixed: _fixed, ...finding} of report.findings) await ctx.bus.emit('doctor.finding', finding)
   return report
+}
+
+/** Removes the symlink at `path` (the link only: `unlink` never touches what it points to). @throws {StorageError} when it cannot. */
+function removeLink(path: string): void {
+  try {
+    unlinkSync(path)
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw toStorageError(error, `remove the symlink ${path}`)
+  }
 }

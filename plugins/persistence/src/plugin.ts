@@ -1,7 +1,7 @@
 import type {SessPlugin} from '../../../src/bus/index.ts'
 import {serializeV3} from './formats/asciicast.ts'
 import {builtinFormats, detectFormat, findFormat} from './formats/index.ts'
-import {sniff} from './formats/lines.ts'
+import {sniff, unreadable} from './formats/lines.ts'
 
 /** Order of the format handlers: after every other plugin's handlers (which may redact first). */
 export const FORMAT_HANDLER_ORDER = 1000
@@ -20,13 +20,12 @@ export const persistence: SessPlugin = {
         if (payload.parsed) return
         if (payload.format !== undefined) {
           const adapter = findFormat(payload.format, builtinFormats)
-          if (!adapter?.parse) return {rejection: `sess cannot read the format ${JSON.stringify(payload.format)}`}
+          if (!adapter) return {rejection: `sess knows no format ${JSON.stringify(payload.format)}`}
+          if (!adapter.parse) return {rejection: `the format ${JSON.stringify(payload.format)} is export-only: sess writes it but cannot read it back`}
           return {parsed: adapter.parse(payload.bytes, payload.path)}
         }
         const detected = detectFormat(sniff(payload.bytes, payload.path), builtinFormats, {allowRaw: payload.allowRaw})
-        if (!detected?.adapter.parse) {
-          return {rejection: payload.bytes.length === 0 ? 'the file is empty' : 'not a recognised session format'}
-        }
+        if (!detected?.adapter.parse) return {rejection: unreadable(payload.bytes)}
         return {parsed: detected.adapter.parse(payload.bytes, payload.path)}
       },
       {order: FORMAT_HANDLER_ORDER},

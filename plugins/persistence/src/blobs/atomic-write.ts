@@ -12,24 +12,30 @@ export interface AtomicWriteOptions {
   mode?: number
 }
 
+/** How many temp names {@link writeFileAtomic} tries before it gives up: glibc's `mkstemp` tries `TMP_MAX` (238,328); a name taken this often is planted, not chance. */
+const TEMP_ATTEMPTS = 16
+
 /**
  * Writes `bytes` to `path` so that after a crash at any instant the file is either the old one
- * (or absent) or wholly the new one (DESIGN §7): a temp file in the same directory, opened
- * `O_EXCL|O_NOFOLLOW`; a full write loop (short writes continue, a zero-byte write fails); fsync;
- * rename (or link, when not overwriting, so an existing file is never clobbered); fsync of the
- * directory. On any failure the temp file is removed and the target is untouched. An fsync
- * failure is reported, never retried (the page cache may have dropped the data: see
- * PostgreSQL's "fsyncgate", 2018).
+ * (or absent) or wholly the new one (DESIGN §7): a temp file in the same directory, named
+ * `.<name>.tmp-<12 random hex digits>` and created `O_CREAT|O_EXCL|O_NOFOLLOW` with `mode` (so
+ * never through a symlink, nor into a file that was already there: a taken name is passed over
+ * for another, as `mkstemp(3)` does); a full write loop (short writes continue, a zero-byte write
+ * fails); fsync; rename (or link, when not overwriting, so an existing file is never clobbered);
+ * fsync of the directory. On any failure the temp file (only one this call created) is removed
+ * and the target is untouched. An fsync failure is reported, never retried (the page cache may
+ * have dropped the data: see PostgreSQL's "fsyncgate", 2018).
  *
  * @throws {ConflictError} when `path` exists and `overwrite` is not set.
- * @throws {StorageError} on any I/O error (ENOSPC, EIO, EROFS…), with the errno code in the message.
+ * @throws {StorageError} on any I/O error (ENOSPC, EIO, EROFS…), with the errno code in the
+ *   message; or when {@link TEMP_ATTEMPTS} temp names in a row were taken.
  */
 export function writeFileAtomic(path: string, bytes: Uint8Array, options: AtomicWriteOptions = {}): void {
   const directory = dirname(path)
-  const temp = join(directory, `.${basename(path)}.tmp-${randomBytes(6).toString('hex')}`)
+  let temp: string | undefined
   let fd: number | undefined
   try {
-    fd = openSync(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, options.mode ?? 0o600)
+    ;({fd, path: temp} = createTemp(directory, basename(path), options.mode ?? 0o600))
     writeAll(fd, bytes)
     fsyncSync(fd)
     closeSync(fd)
@@ -43,12 +49,33 @@ export function writeFileAtomic(path: string, bytes: Uint8Array, options: Atomic
     fsyncDirectory(directory)
   } catch (error) {
     if (fd !== undefined) closeQuietly(fd)
-    unlinkQuietly(temp)
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST' && !options.overwrite) {
+    if (temp !== undefined) unlinkQuietly(temp)
+    if (temp !== undefined && (error as NodeJS.ErrnoException).code === 'EEXIST' && !options.overwrite) {
       throw new ConflictError(`${path} already exists.`, {hint: 'Pass --force to replace it, or choose another path.'})
     }
     throw toStorageError(error, `write ${path}`)
   }
+}
+
+/**
+ * Creates a new temp file for `name` in `directory` (see {@link writeFileAtomic}), trying another
+ * random name while the one drawn is taken (by anything: a file, a symlink, a directory).
+ *
+ * @returns its open descriptor (write only) and path.
+ * @throws the `open` error other than EEXIST; a {@link StorageError} after {@link TEMP_ATTEMPTS} taken names.
+ */
+function createTemp(directory: string, name: string, mode: number): {fd: number; path: string} {
+  for (let attempt = 0; attempt < TEMP_ATTEMPTS; attempt++) {
+    const path = join(directory, `.${name}.tmp-${randomBytes(6).toString('hex')}`)
+    try {
+      return {fd: openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode), path}
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
+    }
+  }
+  throw new StorageError(`Could not create a temp file for ${join(directory, name)}: ${TEMP_ATTEMPTS} random names in a row were taken.`, {
+    hint: `Something is planting files in ${directory}; check who else writes there (sess doctor lists temp files and symlinks in the store).`,
+  })
 }
 
 /** fsyncs a directory, so that a rename or unlink in it is durable. */

@@ -34,7 +34,8 @@ export class FileBlobStore implements BlobStore {
     try {
       bytes = readRegularFile(path)
     } catch (error) {
-      throw toStorageError(error, `read ${path}`)
+      const failure = toStorageError(error, `read ${path}`)
+      throw (error as NodeJS.ErrnoException).code === 'ENOENT' ? new StorageError(failure.message, {cause: error, hint: DAMAGED_HINT}) : failure
     }
     if (isCompressed(ref.codec)) {
       assertIntact(path, bytes, ref.storedSha256 ?? '', ref.storedBytes ?? -1, ` (${ref.codec})`)
@@ -110,8 +111,11 @@ function assertIntact(path: string, bytes: Uint8Array, expected: string, length:
   }
 }
 
+/** What to do about a stored copy that is missing or damaged. */
+const DAMAGED_HINT = 'The stored copy no longer matches what was saved: `sess doctor` reports it (and --fix quarantines it). Restore another version (--version), or save the original again.'
+
 function damaged(message: string): StorageError {
-  return new StorageError(message, {hint: 'The stored copy no longer matches what was saved; restore another version (--version) or save the original again.'})
+  return new StorageError(message, {hint: DAMAGED_HINT})
 }
 
 /** Creates `directory` (0700) if missing, durably; refuses a symlink or non-directory in its place. */

@@ -1,9 +1,9 @@
 import {Args, Flags} from '@oclif/core'
-import {resolve} from 'node:path'
 import {SessCommand} from '../../../../src/cli/base-command.ts'
 import {InvalidInputError} from '../../../../src/errors/index.ts'
 import {writeAll} from '../../../../src/os/write-all.ts'
 import {writeFileAtomic} from '../blobs/atomic-write.ts'
+import {restoreTarget} from '../output/target.ts'
 
 /** `sess restore --json` output. */
 export interface RestoreReport {
@@ -22,7 +22,7 @@ export interface RestoreReport {
 
 export default class Restore extends SessCommand<typeof Restore> {
   static override summary = 'Write a session back out (its original bytes by default), fork it, or bring it back from the trash.'
-  static override description = `By default the saved original is written byte for byte in its own format; --format converts (sess, markdown, asciicast for terminal sessions). Writing a file is atomic and never replaces an existing one without --force. Without --to the bytes go to stdout.`
+  static override description = `By default the saved original is written byte for byte in its own format; --format converts (sess, markdown, asciicast for terminal sessions). Writing a file is atomic and never replaces an existing one without --force. Without --to the bytes go to stdout. --to never writes into the store itself, nor over anything but a regular file (a FIFO, a device, a directory).`
 
   static override examples = [
     '<%= config.bin %> <%= command.id %> my-chat --to chat.jsonl',
@@ -68,17 +68,17 @@ export default class Restore extends SessCommand<typeof Restore> {
     if (to === '-' && this.jsonEnabled()) {
       throw new InvalidInputError('--json describes what was written, so it needs --to FILE.', {hint: 'Add --to FILE, or drop --json to get the bytes on stdout.'})
     }
-    if (to.includes('\0')) throw new InvalidInputError('The --to path contains a NUL byte.')
+    const target = to === '-' ? undefined : restoreTarget(to, store.home)
     const session = await store.get(ref)
     const result = await store.restore(session.id, {
       asciicastVersion: flags['asciicast-version'] as 2 | 3 | undefined,
       format: flags.format,
       version: flags.version,
     })
-    if (to === '-') {
+    if (target === undefined) {
       writeAll(1, result.bytes)
     } else {
-      writeFileAtomic(resolve(to), result.bytes, {mode: 0o666, overwrite: flags.force})
+      writeFileAtomic(target, result.bytes, {mode: 0o666, overwrite: flags.force})
       if (!this.jsonEnabled()) this.logToStderr(`Wrote ${session.name} to ${to} (${result.format}, ${result.bytes.length} bytes${result.original ? ', the original' : ''}).`)
     }
     return {action: 'written', bytes: result.bytes.length, format: result.format, id: session.id, name: session.name, original: result.original, to}

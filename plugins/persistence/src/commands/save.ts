@@ -1,11 +1,13 @@
 import {Args, Flags} from '@oclif/core'
 import {SessCommand} from '../../../../src/cli/base-command.ts'
+import {Interrupt} from '../../../../src/cli/interrupt.ts'
 import {startProgress} from '../../../../src/cli/progress.ts'
 import {chalk} from '../../../../src/cli/style.ts'
 import {InvalidInputError, NotASessionError, VetoError} from '../../../../src/errors/index.ts'
 import type {Store} from '../../../../src/store/store.ts'
 import type {SaveResult} from '../../../../src/store/types.ts'
-import {classifyInput, readSource, walkDirectory} from '../input/sources.ts'
+import {maxInputBytes} from '../input/limits.ts'
+import {classifyInput, readSource, readStream, walkDirectory} from '../input/sources.ts'
 
 /** `sess save --json` output: every file saved (or found unchanged, each with what was `redacted`) and every file skipped, with why. */
 export interface SaveReport {
@@ -19,7 +21,9 @@ export default class Save extends SessCommand<typeof Save> {
 
 With redaction on (sess config set redact.enabled true), credentials (API keys, tokens, private keys, secret assignments) are masked as [REDACTED:<rule>] before anything is stored; each saved session lists how many per rule (--json: redacted: {rule: count}). The original is then not kept: restore gives back the masked bytes.
 
-Exit status: 0 when everything given was saved or skipped with a reason (damaged lines are reported, the rest of the session is kept), 2 for a file that is not a session or bad flags, 4 when the path does not exist.`
+A file (or stdin) larger than the setting save.maxBytes (default 64 MiB) is refused; in a directory it is skipped with the reason. ^C (or SIGTERM) stops between two files: what was saved stays saved.
+
+Exit status: 0 when everything given was saved or skipped with a reason (damaged lines are reported, the rest of the session is kept), 1 for input over save.maxBytes, 2 for a file that is not a session or bad flags, 4 when the path does not exist, 130/143 when interrupted by SIGINT/SIGTERM.`
 
   static override examples = [
     '<%= config.bin %> <%= command.id %> ~/.claude/projects',
@@ -45,17 +49,24 @@ Exit status: 0 when everything given was saved or skipped with a reason (damaged
     const {args, flags} = this
     const report: SaveReport = {saved: [], skipped: []}
     const store = await this.store()
+    const limit = maxInputBytes(store.config())
+    // ^C or a kill stops the save between two files (or sessions), never within one: what was saved stays saved, nothing is left half written.
+    using interrupt = new Interrupt()
     if (args.source === '-') {
       if (process.stdin.isTTY) throw new InvalidInputError('`sess save -` reads a session from stdin, but stdin is a terminal.', {hint: 'Pipe a file in, or name it.'})
-      const bytes = new Uint8Array(await Bun.stdin.arrayBuffer())
-      this.#report(report, await this.#saveOne(store, bytes, undefined, true))
+      const bytes = await readStream(Bun.stdin.stream(), limit, interrupt.signal)
+      if (!interrupt.signal.aborted) this.#report(report, await this.#saveOne(store, bytes, undefined, true))
     } else if (classifyInput(args.source) === 'file') {
-      this.#report(report, await this.#saveOne(store, readSource(args.source, {followSymlink: true}), args.source, true))
+      this.#report(report, await this.#saveOne(store, readSource(args.source, {followSymlink: true, limit}), args.source, true))
     } else {
       if (flags.name !== undefined || flags.session !== undefined) {
         throw new InvalidInputError('--name and --session apply to one file, not a directory.', {hint: 'Save the files one by one to name them.'})
       }
-      await this.#saveDirectory(store, args.source, report)
+      await this.#saveDirectory(store, args.source, report, limit, interrupt)
+    }
+    if (interrupt.exitCode !== undefined) {
+      this.logToStderr(`Interrupted (${interrupt.by}): ${report.saved.length} saved or unchanged and ${report.skipped.length} skipped before it; nothing else was read. Saving is idempotent: run the same command again to save the rest.`)
+      return this.exit(interrupt.exitCode)
     }
     if (!this.jsonEnabled() && report.saved.length + report.skipped.length > 1) {
       const created = report.saved.filter((s) => !s.unchanged).length
@@ -64,11 +75,13 @@ Exit status: 0 when everything given was saved or skipped with a reason (damaged
     return report
   }
 
-  async #saveDirectory(store: Store, root: string, report: SaveReport): Promise<void> {
+  /** Saves every session file under `root`, one at a time, until done or interrupted (then it stops before the next file). */
+  async #saveDirectory(store: Store, root: string, report: SaveReport, limit: number, interrupt: Interrupt): Promise<void> {
     const candidates = [...walkDirectory(root)]
     const progress = startProgress('Saving', {enabled: !this.jsonEnabled(), total: candidates.length})
     try {
       for (const [index, candidate] of candidates.entries()) {
+        if (await interrupt.requested()) return
         progress.update(index, candidate.path)
         if (candidate.skip !== undefined) {
           this.#report(report, {path: candidate.path, reason: candidate.skip})
@@ -76,7 +89,7 @@ Exit status: 0 when everything given was saved or skipped with a reason (damaged
         }
         let bytes: Uint8Array
         try {
-          bytes = readSource(candidate.path, {followSymlink: false})
+          bytes = readSource(candidate.path, {followSymlink: false, limit})
         } catch (error) {
           this.#report(report, {path: candidate.path, reason: `cannot read it: ${(error as Error).message}`})
           continue

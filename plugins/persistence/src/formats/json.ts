@@ -36,10 +36,51 @@ export function omit(object: JsonObject, keys: readonly string[]): JsonObject | 
   return Object.keys(rest).length > 0 ? rest : undefined
 }
 
-/** `JSON.parse(text)`, or `undefined` when `text` is not JSON. */
+/**
+ * Deepest nesting of arrays and objects that sess reads from an original, in levels. Parsing
+ * deeper JSON is safe (JSC's `JSON.parse` does not recurse), but `JSON.stringify` and every walk
+ * of a value that recurses overflow the stack between 10,000 and 100,000 levels. Real
+ * transcripts nest a few dozen levels; Go's encoding/json stops at 10,000, serde_json at 128.
+ */
+export const MAX_JSON_DEPTH = 1000
+
+/** Reason given for JSON nested deeper than {@link MAX_JSON_DEPTH}. */
+export const TOO_DEEP_DAMAGE = `nested deeper than ${MAX_JSON_DEPTH} levels, the most sess reads`
+
+/** A JSON text whose value nests deeper than {@link MAX_JSON_DEPTH}: reported as damage ({@link TOO_DEEP_DAMAGE}), never read. */
+export class JsonTooDeepError extends Error {
+  constructor() {
+    super(TOO_DEEP_DAMAGE)
+  }
+}
+
+/**
+ * Whether `value` nests arrays and objects more than `limit` levels deep (a scalar is 0 deep,
+ * `[]` and `{}` are 1). It stops at the first branch that goes past `limit`, so it never recurses
+ * more than `limit + 1` deep.
+ */
+export function deeperThan(value: unknown, limit: number): boolean {
+  if (typeof value !== 'object' || value === null) return false
+  if (limit === 0) return true
+  for (const item of Array.isArray(value) ? value : Object.values(value)) if (deeperThan(item, limit - 1)) return true
+  return false
+}
+
+/**
+ * `JSON.parse(text)`, refusing values nested deeper than {@link MAX_JSON_DEPTH}.
+ *
+ * @throws the parser's `SyntaxError` for text that is not JSON; {@link JsonTooDeepError} for a value nested too deep.
+ */
+export function parseJson(text: string): unknown {
+  const value = JSON.parse(text) as unknown
+  if (deeperThan(value, MAX_JSON_DEPTH)) throw new JsonTooDeepError()
+  return value
+}
+
+/** {@link parseJson}, or `undefined` when `text` is not JSON or nests too deep. */
 export function tryParse(text: string): unknown {
   try {
-    return JSON.parse(text) as unknown
+    return parseJson(text)
   } catch {
     return undefined
   }

@@ -10,7 +10,7 @@
  */
 import type {DetectInput} from '../../../../src/session/format.ts'
 import type {Damage} from '../../../../src/session/types.ts'
-import {tryParse} from './json.ts'
+import {JsonTooDeepError, parseJson, TOO_DEEP_DAMAGE, tryParse} from './json.ts'
 
 /** One parsed line of a JSONL file: its 1-based line number and its JSON value. */
 export interface JsonLine {
@@ -97,8 +97,8 @@ function parserMessage(error: unknown): string {
 
 /**
  * Reads JSONL tolerantly. A BOM is dropped (damage on line 1, {@link BOM_DAMAGE}); blank lines are
- * skipped silently; a line that is not UTF-8 ({@link UTF8_DAMAGE}) or not JSON (`invalid JSON: …`)
- * is reported and skipped; a last line without newline that fails is reported as torn
+ * skipped silently; a line that is not UTF-8 ({@link UTF8_DAMAGE}), not JSON (`invalid JSON: …`) or
+ * nested deeper than `MAX_JSON_DEPTH` is reported and skipped; a last line without newline that fails is reported as torn
  * ({@link TORN_DAMAGE}); a file without any non-blank line is reported as {@link EMPTY_DAMAGE}.
  */
 export function readJsonLines(bytes: Uint8Array, options: ReadLinesOptions = {}): JsonLines {
@@ -116,9 +116,9 @@ export function readJsonLines(bytes: Uint8Array, options: ReadLinesOptions = {})
     nonBlank++
     if (options.comments === true && text.startsWith('#')) continue
     try {
-      items.push({line, value: JSON.parse(text) as unknown})
+      items.push({line, value: parseJson(text)})
     } catch (error) {
-      damage.push({line, reason: terminated ? `invalid JSON: ${parserMessage(error)}` : TORN_DAMAGE})
+      damage.push({line, reason: error instanceof JsonTooDeepError ? error.message : terminated ? `invalid JSON: ${parserMessage(error)}` : TORN_DAMAGE})
     }
   }
   if (nonBlank === 0) damage.push({line: null, reason: EMPTY_DAMAGE})
@@ -128,7 +128,8 @@ export function readJsonLines(bytes: Uint8Array, options: ReadLinesOptions = {})
 /**
  * Reads a whole file as one JSON value (BOM-tolerant). Invalid UTF-8 does not lose the document: the
  * bad bytes become U+FFFD and each line holding some is reported. Returns `ok: false` with the
- * damage when the text is empty or not JSON (line `null`: the parser does not say where).
+ * damage when the text is empty, not JSON (line `null`: the parser does not say where) or nested
+ * deeper than `MAX_JSON_DEPTH`.
  */
 export function readJsonDocument(bytes: Uint8Array): JsonDocument {
   const {body, damage} = stripBom(bytes)
@@ -141,9 +142,9 @@ export function readJsonDocument(bytes: Uint8Array): JsonDocument {
   }
   if (text.trim() === '') return {ok: false, damage: [...damage, {line: null, reason: EMPTY_DAMAGE}]}
   try {
-    return {ok: true, value: JSON.parse(text) as unknown, damage}
+    return {ok: true, value: parseJson(text), damage}
   } catch (error) {
-    return {ok: false, damage: [...damage, {line: null, reason: `invalid JSON: ${parserMessage(error)}`}]}
+    return {ok: false, damage: [...damage, {line: null, reason: error instanceof JsonTooDeepError ? error.message : `invalid JSON: ${parserMessage(error)}`}]}
   }
 }
 
@@ -202,4 +203,16 @@ export function sniff(bytes: Uint8Array, path?: string): DetectInput {
   if (head.length === 1 && head[0] !== undefined) return {...input, document: head[0]}
   const document = readJsonDocument(bytes)
   return document.ok ? {...input, document: document.value} : input
+}
+
+/**
+ * Why bytes that no format recognised are not a session, in a few words: `the file is empty`, its
+ * JSON nests deeper than `MAX_JSON_DEPTH` (looked for only in text that starts like JSON), or
+ * `not a recognised session format`.
+ */
+export function unreadable(bytes: Uint8Array): string {
+  if (bytes.length === 0) return 'the file is empty'
+  const opener = firstChar(stripBom(bytes).body)
+  const tooDeep = (opener === '{' || opener === '[') && readJson(bytes).damage.some((damage) => damage.reason === TOO_DEEP_DAMAGE)
+  return tooDeep ? `the JSON is ${TOO_DEEP_DAMAGE}` : 'not a recognised session format'
 }

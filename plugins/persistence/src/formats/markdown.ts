@@ -1,16 +1,18 @@
 import type {ExportSession, FormatAdapter} from '../../../../src/session/format.ts'
 import type {MessageRecord, OutputEvent, Session, SessionRecord} from '../../../../src/session/types.ts'
+import {deeperThan} from './json.ts'
 
 /**
  * A readable Markdown transcript (DESIGN §3, `sess restore --format markdown`); export only.
  *
  * Layout: `# <title or name>`, a bullet list of metadata, then each record in order: a message as
  * `## <role>` and its text, thinking in a `<details>` block, data parts as a placeholder; a tool
- * call as `### Tool call: <name>` with its arguments in a `json` fence and its result (if any) in
- * a fence; a tool result as `### Tool result`; a marker as a horizontal rule and the label in
- * italics; `summary` events as a quote; other events and state changes are left out. A terminal
- * session's output (`o` and `e` events) follows as one `text` fence with ANSI escape sequences
- * and other control characters removed. Fences are longer than any backtick run they enclose.
+ * call as `### Tool call: <name>` with its arguments in a `json` fence (indented, unless nested
+ * deeper than 32 levels) and its result (if any) in a fence; a tool result as `### Tool result`;
+ * a marker as a horizontal rule and the label in italics; `summary` events as a quote; other
+ * events and state changes are left out. A terminal session's output (`o` and `e` events)
+ * follows as one `text` fence with ANSI escape sequences and other control characters removed.
+ * Fences are longer than any backtick run they enclose.
  */
 export const markdownFormat: FormatAdapter = {
   name: 'markdown',
@@ -33,14 +35,27 @@ export function stripAnsi(text: string): string {
 
 /** `text` in a fenced code block, the fence one backtick longer than the longest run inside (at least 3). */
 function fenced(text: string, language = ''): string {
-  const longest = Math.max(0, ...[...text.matchAll(/`+/g)].map((run) => run[0].length))
+  let longest = 0
+  for (const run of text.matchAll(/`+/g)) longest = Math.max(longest, run[0].length)
   const fence = '`'.repeat(Math.max(3, longest + 1))
   return `${fence}${language}\n${text.endsWith('\n') ? text : `${text}\n`}${fence}`
 }
 
-/** A result or argument value: strings as text, anything else as indented JSON. */
+/**
+ * Nesting (levels) past which a JSON value is written compact instead of indented: indentation
+ * grows with depth, so an indented value 1,000 levels deep would be about 1,000 times the size of
+ * its JSON (quadratic in its depth).
+ */
+const INDENT_DEPTH = 32
+
+/** `value` as JSON in a fence: indented two spaces, or compact when it nests deeper than {@link INDENT_DEPTH}. */
+function jsonBlock(value: unknown): string {
+  return fenced(JSON.stringify(value, null, deeperThan(value, INDENT_DEPTH) ? undefined : 2) ?? 'null', 'json')
+}
+
+/** A result or argument value: strings as text, anything else as JSON ({@link jsonBlock}). */
 function valueBlock(value: unknown): string {
-  return typeof value === 'string' ? fenced(value, 'text') : fenced(JSON.stringify(value, null, 2) ?? 'null', 'json')
+  return typeof value === 'string' ? fenced(value, 'text') : jsonBlock(value)
 }
 
 function metadata(session: Session): string {
@@ -73,7 +88,7 @@ function recordBlock(record: SessionRecord): string | undefined {
     case 'message':
       return message(record)
     case 'tool_call': {
-      const call = [`### Tool call: ${record.name}`, fenced(JSON.stringify(record.args, null, 2) ?? 'null', 'json')]
+      const call = [`### Tool call: ${record.name}`, jsonBlock(record.args)]
       if (record.result !== undefined) call.push(`Result${record.isError === true ? ' (error)' : ''}:`, valueBlock(record.result))
       return call.join('\n\n')
     }

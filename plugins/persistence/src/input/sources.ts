@@ -3,6 +3,8 @@ import {join} from 'node:path'
 import {InvalidInputError, NotFoundError} from '../../../../src/errors/index.ts'
 import {toStorageError} from '../blobs/atomic-write.ts'
 import {readRegularFile} from '../blobs/read-file.ts'
+import {decompressInput} from './decompress.ts'
+import {inputTooLarge} from './limits.ts'
 
 /** A file found under a directory given to `sess save`, or why it was passed over. */
 export interface Candidate {
@@ -21,7 +23,7 @@ export interface Candidate {
 export function classifyInput(path: string): 'file' | 'directory' {
   if (path.includes('\0')) throw new InvalidInputError('The path contains a NUL byte.', {hint: 'Pass a plain file or directory path.'})
   const stat = statSync(path, {throwIfNoEntry: false})
-  if (!stat) throw new NotFoundError(`No such file or directory: ${path}`)
+  if (!stat) throw new NotFoundError(`No such file or directory: ${path}`, {hint: 'Check the path: give a session file, a directory of them, or - for stdin.'})
   if (stat.isDirectory()) return 'directory'
   if (stat.isFile()) return 'file'
   throw new InvalidInputError(`${path} is not a regular file or directory (a FIFO, socket or device).`, {
@@ -30,18 +32,54 @@ export function classifyInput(path: string): 'file' | 'directory' {
 }
 
 /**
- * Reads a file to save.
+ * Reads a file to save, at most `limit` bytes (`save.maxBytes`), decompressed if it is compressed
+ * (see {@link decompressInput}; the limit bounds the session it holds too).
  *
  * @param options.followSymlink true for a file named on the command line, false inside a directory walk.
- * @throws {InvalidInputError} when it is not a regular file. @throws {StorageError} on an I/O error.
+ * @throws {InvalidInputError} when it is not a regular file, or a compressed one that does not
+ *   decompress. @throws {LimitError} when it (or the session it holds) is longer than `limit`
+ *   (having read nothing of it past the limit). @throws {StorageError} on an I/O error.
  */
-export function readSource(path: string, options: {followSymlink: boolean}): Uint8Array {
+export function readSource(path: string, options: {followSymlink: boolean; limit: number}): Uint8Array {
+  let bytes: Uint8Array
   try {
-    return readRegularFile(path, options)
+    bytes = readRegularFile(path, options)
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOTREG') throw new InvalidInputError(`${path} is not a regular file.`)
+    const code = (error as NodeJS.ErrnoException).code
+    if (code === 'ENOTREG') throw new InvalidInputError(`${path} is not a regular file.`, {hint: 'To save a stream, pipe it to `sess save -`.'})
+    if (code === 'EFBIG') throw inputTooLarge(path, options.limit)
     throw toStorageError(error, `read ${path}`)
   }
+  return decompressInput(bytes, path, options.limit)
+}
+
+/**
+ * Reads `stream` (stdin, for `sess save -`) to its end, at most `limit` bytes, or until `signal`
+ * aborts (then what was read so far); decompressed if it is compressed (see {@link decompressInput}).
+ * A stream that never ends (`/dev/zero`, `yes |`) is read no further than one chunk past the limit.
+ *
+ * @throws {LimitError} when it (or the session it holds) holds more than `limit` bytes.
+ * @throws {InvalidInputError} when it starts like a compressed stream but does not decompress.
+ */
+export async function readStream(stream: ReadableStream<Uint8Array>, limit: number, signal: AbortSignal): Promise<Uint8Array> {
+  const reader = stream.getReader()
+  const stop = () => void reader.cancel().catch(() => undefined)
+  signal.addEventListener('abort', stop, {once: true})
+  const chunks: Uint8Array[] = []
+  let total = 0
+  try {
+    while (!signal.aborted) {
+      const {done, value} = await reader.read()
+      if (done) break
+      chunks.push(value)
+      total += value.length
+      if (total > limit) throw inputTooLarge('stdin', limit)
+    }
+  } finally {
+    signal.removeEventListener('abort', stop)
+    stop()
+  }
+  return decompressInput(Buffer.concat(chunks, total), 'stdin', limit)
 }
 
 /**

@@ -2,6 +2,7 @@ import {Args, Flags} from '@oclif/core'
 import ms from 'ms'
 import {SessCommand} from '../../../../src/cli/base-command.ts'
 import {chalk} from '../../../../src/cli/style.ts'
+import {Interrupt} from '../../../../src/cli/interrupt.ts'
 import {formatBytes} from '../../../../src/cli/units.ts'
 import {InvalidInputError, type OutputStats, type ReplayPoint} from '../../../../src/index.ts'
 import {Passthrough, TerminalModes} from '../terminal.ts'
@@ -61,13 +62,8 @@ If interrupted (Ctrl-C), the terminal's colours, cursor and modes (alternate scr
       )
     }
     const controller = new AbortController()
-    let interruptedBy: NodeJS.Signals | undefined
-    const interrupt = (signal: NodeJS.Signals) => {
-      interruptedBy ??= signal
-      controller.abort()
-    }
-    const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const
-    for (const signal of signals) process.on(signal, interrupt)
+    using interrupt = new Interrupt()
+    interrupt.signal.addEventListener('abort', () => controller.abort(), {once: true})
     // A reader that goes away (`| head`) ends the replay quietly.
     const stdout = new Passthrough(1, () => controller.abort())
     const modes = new TerminalModes()
@@ -80,26 +76,22 @@ If interrupted (Ctrl-C), the terminal's colours, cursor and modes (alternate scr
       pending = []
       pendingLength = 0
     }
-    try {
-      const result = await store.replay(
-        session.id,
-        (event) => {
-          if (event.code !== 'o' && event.code !== 'e') return
-          modes.track(event.data)
-          if (wait) return stdout.write(event.data)
-          pending.push(event.data)
-          pendingLength += event.data.length
-          if (pendingLength >= WRITE_CHUNK) flush()
-        },
-        {follow: flags.follow, from, idleLimit, signal: controller.signal, speed, to, wait},
-      )
-      flush()
-      // Cut short (interrupted, or stopped at --to): put the terminal back as it was before.
-      if ((result.aborted || result.reachedTo) && process.stdout.isTTY) stdout.write(modes.reset())
-    } finally {
-      for (const signal of signals) process.off(signal, interrupt)
-    }
-    if (interruptedBy) return this.exit(interruptedBy === 'SIGINT' ? 130 : interruptedBy === 'SIGTERM' ? 143 : 129)
+    const result = await store.replay(
+      session.id,
+      (event) => {
+        if (event.code !== 'o' && event.code !== 'e') return
+        modes.track(event.data)
+        if (wait) return stdout.write(event.data)
+        pending.push(event.data)
+        pendingLength += event.data.length
+        if (pendingLength >= WRITE_CHUNK) flush()
+      },
+      {follow: flags.follow, from, idleLimit, signal: controller.signal, speed, to, wait},
+    )
+    flush()
+    // Cut short (interrupted, or stopped at --to): put the terminal back as it was before.
+    if ((result.aborted || result.reachedTo) && process.stdout.isTTY) stdout.write(modes.reset())
+    if (interrupt.exitCode !== undefined) return this.exit(interrupt.exitCode)
     return undefined
   }
 
