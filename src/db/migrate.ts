@@ -21,15 +21,21 @@ async function appliedNames(db: Kysely<Database>): Promise<string[] | undefined>
   try {
     const rows = await sql<{name: string}>`select name from kysely_migration`.execute(db)
     return rows.rows.map((row) => row.name)
-  } catch {
-    return undefined // no migration table yet: a new store
+  } catch (error) {
+    if (/no such table|does not exist/.test((error as Error).message)) return undefined // no migration table yet: a new store
+    throw new StorageError(`Cannot read the schema version of the store's database: ${(error as Error).message}`, {
+      cause: error,
+      hint: 'Check that the database is reachable and that it is a sess store.',
+    })
   }
 }
 
 /**
  * Brings the schema up to date, as every command does on first use. Cheap when nothing is
  * pending (one indexed read). Migrations run under an exclusive file lock (`lockPath`), since
- * SQLite DDL is not transactional in Kysely's migrator and two processes may open a new store at once.
+ * SQLite DDL is not transactional in Kysely's migrator and two processes may open a new store at
+ * once. On PostgreSQL, Kysely's migrator also holds an advisory lock and runs each migration in a
+ * transaction of its own, so two machines sharing the database never migrate it at once.
  *
  * @returns the names of the migrations applied now (empty when already current).
  * @throws {StorageError} when the database holds migrations this sess does not know (a newer

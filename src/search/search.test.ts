@@ -237,7 +237,7 @@ describe('the search migration', () => {
     try {
       const home = join(dir.path, 'store')
       mkdirSync(home, {mode: 0o700})
-      const database = connectDatabase(join(home, 'sess.db'))
+      const database = await connectDatabase(join(home, 'sess.db'))
       const {error} = await new Migrator({db: database.db, provider: migrationProvider}).migrateTo('2026-11-21T03-cleanup')
       expect(error).toBeUndefined()
       await database.db.insertInto('sessions').values({created_at: 1, id: '01JD3F6Q8W0000000000000000', kind: 'chat', last_activity_at: 1, name: 'old', record_count: 2, status: 'completed'} as never).execute()
@@ -245,8 +245,7 @@ describe('the search migration', () => {
         .insertInto('records')
         .values([message('an ocelot in an old store'), message('nothing here')].map((record, i) => ({body: JSON.stringify(record), seq: i + 1, session_id: '01JD3F6Q8W0000000000000000', ts: null, type: 'message'})))
         .execute()
-      await Promise.all([database.db.destroy(), database.relaxedDb.destroy()])
-      database.close()
+      await database.destroy()
       await using store = await openStore({home})
       expect(where(await store.search('ocelot'))).toEqual(['01JD3F6Q8W0000000000000000#1'])
       expect((await store.doctor({checksums: false})).findings).toEqual([])
@@ -283,7 +282,7 @@ describe('a damaged search index', () => {
  * those of them that rank every match (`order by exact desc`).
  */
 async function withIndex(store: Store, body: (db: {query: MetadataDatabase['db']; queries: number; fullQueries: number}) => Promise<void>): Promise<void> {
-  const database = connectDatabase(join(store.home, 'sess.db'))
+  const database = await connectDatabase(join(store.home, 'sess.db'))
   const counts = {fullQueries: 0, queries: 0}
   const query = database.db.withPlugin({
     transformQuery: ({node}) => {
@@ -296,8 +295,7 @@ async function withIndex(store: Store, body: (db: {query: MetadataDatabase['db']
   try {
     await body(Object.assign(counts, {query}))
   } finally {
-    await Promise.all([database.db.destroy(), database.relaxedDb.destroy()])
-    database.close()
+    await database.destroy()
   }
 }
 

@@ -1,6 +1,7 @@
 import {CompiledQuery, type Insertable, type Kysely, type Selectable} from 'kysely'
 import {monotonicFactory} from 'ulid'
 import type {LifecycleBus} from '../bus/index.ts'
+import type {DialectName} from '../db/dialect.ts'
 import {PreparedQueries} from '../db/prepared.ts'
 import type {Database, SessionsTable} from '../db/schema.ts'
 import {ConflictError, InvalidInputError, NotFoundError, SessError, StorageError} from '../errors/index.ts'
@@ -32,6 +33,8 @@ export type SessionRow = Selectable<SessionsTable>
 
 /** What a {@link StoreContext} is built from. */
 export interface StoreContextParts {
+  /** The engine of the metadata database. */
+  dialect: DialectName
   db: Kysely<Database>
   beginWrite: string
   /** The database again, for lock rows: commits not flushed (see `MetadataDatabase.relaxedDb`). */
@@ -55,6 +58,8 @@ export interface StoreContextParts {
 
 /** What the store's operations share: the database, blobs, bus, clock, leases and the write path. */
 export class StoreContext {
+  /** The engine of the metadata database: `postgres` when the store is shared (DESIGN §8). */
+  readonly dialect: DialectName
   readonly db: Kysely<Database>
   readonly blobs: BlobStore
   readonly bus: LifecycleBus
@@ -81,6 +86,7 @@ export class StoreContext {
   #closed = false
 
   constructor(parts: StoreContextParts) {
+    this.dialect = parts.dialect
     this.db = parts.db
     this.outputLimit = parts.outputLimit ?? DEFAULT_OUTPUT_LIMIT
     this.#beginWrite = CompiledQuery.raw(parts.beginWrite)

@@ -8,6 +8,7 @@ import {readConfig} from '../config/file.ts'
 import {sessionSettings} from '../coordinator/settings.ts'
 import {connectDatabase} from '../db/connect.ts'
 import {migrateToLatest} from '../db/migrate.ts'
+import {databaseLocation} from '../db/settings.ts'
 import {StorageError} from '../errors/index.ts'
 import {checkWait} from '../lock/options.ts'
 import {parseLeaseToken} from '../lock/token.ts'
@@ -36,6 +37,12 @@ export interface OpenStoreOptions {
    * (a size such as `1MiB`), else the setting `sessions.maxBuffer`, else 10 MiB.
    */
   outputLimit?: number
+  /**
+   * A `postgres://` URL: keep the index, the locks and the content in that PostgreSQL database,
+   * shared by every machine that uses it; default `$SESS_DATABASE_URL`, else the setting
+   * `database.url`, else the embedded SQLite file `sess.db` in the home directory.
+   */
+  databaseUrl?: string
   /** Migrate the schema on open (default `true`); `sess migrate` opens without, to report what it applies. */
   autoMigrate?: boolean
   /** How long a write that holds no lease waits for a session locked by someone else, ms; default {@link DEFAULT_LOCK_WAIT}. */
@@ -57,8 +64,9 @@ export const DEFAULT_LOCK_WAIT = 10_000
  * @throws {InvalidInputError} when `SESS_LOCK_TOKEN` (or `lockTokens`) holds something other than lease tokens.
  * @throws {InvalidInputError} for an invalid `outputLimit`, `$SESS_OUTPUT_LIMIT` or `sessions.maxBuffer`.
  * @throws {StorageError} when `config.json` cannot be read (only when the output bound comes from it).
+ * @throws {InvalidInputError} when `databaseUrl`, `$SESS_DATABASE_URL` or `database.url` is not a PostgreSQL URL.
  * @throws {StorageError} when the home is a symlink or cannot be created, or the database cannot
- *   be opened or has a newer schema.
+ *   be opened or reached (see `connectDatabase`) or has a newer schema.
  * @example
  * ```ts
  * import {openStore} from 'sess'
@@ -75,19 +83,20 @@ export async function openStore(options: OpenStoreOptions = {}): Promise<Store> 
   const warnings = prepareHome(home)
   const layout = storeLayout(home)
   outputLimit ??= sessionSettings(readConfig(layout)).maxBuffer
+  const location = databaseLocation(layout.database, () => readConfig(layout), options.databaseUrl)
   ensureFile(layout.contentLock)
-  const {beginWrite, close: closeDatabase, db, relaxedDb, search} = connectDatabase(layout.database)
+  const database = await connectDatabase(location)
+  const {beginWrite, close: closeDatabase, db, dialect, relaxedDb, search} = database
   try {
     if (options.autoMigrate ?? true) await migrateToLatest(db, layout.migrateLock)
   } catch (error) {
-    await Promise.all([db.destroy(), relaxedDb.destroy()])
-    closeDatabase()
+    await database.destroy()
     throw error
   }
   const bus = new LifecycleBus(options.onPluginError)
   for (const plugin of options.plugins ?? DEFAULT_PLUGINS) await bus.use(plugin)
   const blobs = new FileBlobStore(layout.blobs)
-  return new Store({adoptedLeases, beginWrite, blobs, bus, closeDatabase, contentLock: layout.contentLock, db, home, lockWait, migrateLock: layout.migrateLock, now: options.now ?? Date.now, outputLimit, relaxedDb, search, warnings})
+  return new Store({adoptedLeases, beginWrite, blobs, bus, closeDatabase, contentLock: layout.contentLock, db, dialect, home, lockWait, migrateLock: layout.migrateLock, now: options.now ?? Date.now, outputLimit, relaxedDb, search, warnings})
 }
 
 /** Creates `path` (0600, never through a symlink) if missing, so that taking a lock on it later creates nothing. */

@@ -67,7 +67,7 @@ export async function generateStore(home: string, count: number, budgetSeconds: 
 
 /** Inserts sessions `from`…`to - 1` (named `gen-<n>`) in one transaction. */
 async function bulkInsert(home: string, from: number, to: number): Promise<void> {
-  const {close, db, relaxedDb} = connectDatabase(storeLayout(home).database)
+  const {db, destroy} = await connectDatabase(storeLayout(home).database)
   const newId = monotonicFactory()
   const now = Date.now()
   const start = now - 365 * DAY_MS
@@ -114,8 +114,7 @@ async function bulkInsert(home: string, from: number, to: number): Promise<void>
       }
     })
   } finally {
-    await Promise.all([db.destroy(), relaxedDb.destroy()])
-    close()
+    await destroy()
   }
 }
 

@@ -124,11 +124,10 @@ describe('store.doctor: the schema', () => {
       await (await openStore({home})).close()
       // The latest migration undone, as in a store a version of sess before it made.
       const latest = Object.keys(MIGRATIONS).at(-1)!
-      const database = connectDatabase(join(home, 'sess.db'))
+      const database = await connectDatabase(join(home, 'sess.db'))
       await MIGRATIONS[latest]!.down!(database.db)
       await sql`delete from kysely_migration where name = ${latest}`.execute(database.db)
-      await Promise.all([database.db.destroy(), database.relaxedDb.destroy()])
-      database.close()
+      await database.destroy()
       await using store = await openStore({autoMigrate: false, home})
       const report = await store.doctor()
       expect(report.findings.map((f) => [f.kind, f.fixed])).toEqual([['schema-behind', false]])
