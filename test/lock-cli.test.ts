@@ -5,12 +5,12 @@
  */
 import type {Subprocess} from 'bun'
 import {existsSync, readFileSync, realpathSync, writeFileSync} from 'node:fs'
-import {hostname} from 'node:os'
 import {basename, delimiter, join} from 'node:path'
 import {beforeAll, describe, expect, test} from 'vitest'
 import type {AcquireReport} from '../plugins/locking/src/commands/lock/acquire.ts'
 import type {RenewReport} from '../plugins/locking/src/commands/lock/renew.ts'
 import {LockError, openStore} from '../src/index.ts'
+import {hostId} from '../src/os/host.ts'
 import type {LockState} from '../src/session/types.ts'
 import {REPO, sess, sessJson, useTempDir} from './helpers/cli.ts'
 import {sleep} from '../src/os/sleep.ts'
@@ -91,7 +91,7 @@ describe('sess lock acquire | renew | release | status', () => {
         acquiredAt: expect.any(Number),
         expiresAt: held.acquiredAt + 300_000,
         held: true,
-        holder: {bootId: expect.any(String), host: hostname(), pid: process.pid, startTime: expect.stringMatching(/^\d+$/)},
+        holder: {bootId: expect.any(String), host: hostId(), pid: process.pid, startTime: expect.stringMatching(/^\d+$/)},
         name: 'doc',
         releasedAt: null,
         renewedAt: held.acquiredAt,
