@@ -12,6 +12,7 @@
  * })
  * ```
  */
+import {Database} from 'bun:sqlite'
 import pg from 'pg'
 import type {DialectName} from '../../src/db/dialect.ts'
 import {DATABASE_URL_ENV} from '../../src/db/settings.ts'
@@ -67,21 +68,38 @@ export async function createDatabase(): Promise<{url: string; drop: () => Promis
   const admin = process.env[POSTGRES_URL_ENV]
   if (!admin) throw new Error(`${POSTGRES_URL_ENV} is not set: the vitest global setup starts the PostgreSQL server of the tests.`)
   const name = `sess_test_${crypto.randomUUID().replaceAll('-', '')}`
-  await withAdmin(admin, (client) => client.query(`create database ${name}`))
+  await withClient(admin, (client) => client.query(`create database ${name}`))
   const url = new URL(admin)
   url.pathname = `/${name}`
   return {
-    drop: () => withAdmin(admin, (client) => client.query(`drop database if exists ${name} with (force)`)).then(() => undefined),
+    drop: () => withClient(admin, (client) => client.query(`drop database if exists ${name} with (force)`)).then(() => undefined),
     url: url.toString(),
   }
 }
 
-async function withAdmin<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
+/** Runs `work` with a client connected to `url`, closed after. */
+async function withClient<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({connectionString: url})
   await client.connect()
   try {
     return await work(client)
   } finally {
     await client.end()
+  }
+}
+
+/**
+ * Runs `sql` (one statement, values written inline) on a store's database directly, as a tool
+ * outside sess would: bun:sqlite on `sess.db`, or a pg client on the PostgreSQL database.
+ *
+ * @returns its rows (PostgreSQL gives 64-bit integers as strings: `cast(count(*) as integer)` reads alike on both).
+ */
+export async function runSql(target: StoreTarget, sql: string): Promise<Record<string, unknown>[]> {
+  if (target.databaseUrl !== undefined) return withClient(target.databaseUrl, async (client) => (await client.query(sql)).rows)
+  const db = new Database(join(target.home, 'sess.db'))
+  try {
+    return db.query(sql).all() as Record<string, unknown>[]
+  } finally {
+    db.close()
   }
 }
