@@ -57,7 +57,7 @@ interface Found {
 }
 
 /**
- * Checks the store (see `Store.doctor`): the database (SQLite `quick_check`, pending migrations),
+ * Checks the store (see `Store.doctor`): the database (SQLite's `quick_check`, pending migrations),
  * the search index (present, sound, one entry per record), locks, session owners, content
  * against the index (temp files, orphans either way, lengths and SHA-256), file modes, symlinks,
  * output buffers against their bound, the trash and the quarantine against the grace period, and
@@ -83,8 +83,8 @@ export async function runDoctor(ctx: StoreContext, layout: StoreLayout, options:
     const now = ctx.now()
     const grace = options.trashGrace ?? DEFAULT_TRASH_GRACE
 
-    // The database.
-    const check = await sql<{quick_check: string}>`pragma quick_check`.execute(ctx.db).catch((error: unknown) => ({rows: [{quick_check: String(error)}]}))
+    // The database: SQLite's own check of its file (a PostgreSQL server checks its pages itself, as it reads them).
+    const check = ctx.dialect === 'sqlite' ? await sql<{quick_check: string}>`pragma quick_check`.execute(ctx.db).catch((error: unknown) => ({rows: [{quick_check: String(error)}]})) : {rows: []}
     // SQLite runs FTS5's own check of the search index in quick_check: that is reported (and rebuilt) as `search-index` below.
     const problems = check.rows.map((row) => Object.values(row)[0]).filter((text) => text !== 'ok' && !String(text).includes('table "search_fts"'))
     if (problems.length > 0) add('database-integrity', 'error', {path: layout.database}, `The database fails its integrity check: ${problems.slice(0, 3).join('; ')}`, 'Restore sess.db from a backup, or recover it with `sqlite3 sess.db .recover`.')
