@@ -12,12 +12,16 @@
  * })
  * ```
  */
+import {join} from 'node:path'
 import pg from 'pg'
 import type {DialectName} from '../../src/db/dialect.ts'
 import {DATABASE_URL_ENV} from '../../src/db/settings.ts'
+import {storeLayout} from '../../src/store/home.ts'
+import {AdvisoryLockSpace} from '../../src/store/locks/advisory-lock-space.ts'
+import {FileLockSpace} from '../../src/store/locks/file-lock-space.ts'
+import type {LockSpace} from '../../src/store/locks/lock-space.ts'
 import type {OpenStoreOptions} from '../../src/store/open-store.ts'
 import {tempDir} from './cli.ts'
-import {join} from 'node:path'
 
 /** Names the test server's maintenance database (`postgres://…/postgres`). */
 export const POSTGRES_URL_ENV = 'SESS_TEST_POSTGRES_URL'
@@ -62,21 +66,29 @@ export async function storeTarget(dialect: DialectName, prefix = 'sess-test-'): 
   }
 }
 
+/**
+ * The store-wide locks of `target`'s store as another process sees them: lock files of its own, or
+ * a connection of its own (close it after use). Its home must exist (open the store first).
+ */
+export function lockSpaceOf(target: StoreTarget): LockSpace {
+  return target.databaseUrl === undefined ? new FileLockSpace(storeLayout(target.home)) : new AdvisoryLockSpace(target.databaseUrl)
+}
+
 /** A new, empty database on the test server: its URL, and how to drop it. */
 export async function createDatabase(): Promise<{url: string; drop: () => Promise<void>}> {
   const admin = process.env[POSTGRES_URL_ENV]
   if (!admin) throw new Error(`${POSTGRES_URL_ENV} is not set: the vitest global setup starts the PostgreSQL server of the tests.`)
   const name = `sess_test_${crypto.randomUUID().replaceAll('-', '')}`
-  await withAdmin(admin, (client) => client.query(`create database ${name}`))
+  await withClient(admin, (client) => client.query(`create database ${name}`))
   const url = new URL(admin)
   url.pathname = `/${name}`
   return {
-    drop: () => withAdmin(admin, (client) => client.query(`drop database if exists ${name} with (force)`)).then(() => undefined),
+    drop: () => withClient(admin, (client) => client.query(`drop database if exists ${name} with (force)`)).then(() => undefined),
     url: url.toString(),
   }
 }
 
-async function withAdmin<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
+async function withClient<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({connectionString: url})
   await client.connect()
   try {
