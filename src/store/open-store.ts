@@ -1,5 +1,6 @@
 import {locking} from '../../plugins/locking/src/plugin.ts'
 import {FileBlobStore} from '../../plugins/persistence/src/blobs/file-blob-store.ts'
+import {PostgresBlobStore} from '../../plugins/persistence/src/blobs/postgres-blob-store.ts'
 import {persistence} from '../../plugins/persistence/src/plugin.ts'
 import {replay} from '../../plugins/replay/src/plugin.ts'
 import {type HandlerFailure, LifecycleBus, type SessPlugin} from '../bus/index.ts'
@@ -87,8 +88,8 @@ export async function openStore(options: OpenStoreOptions = {}): Promise<Store> 
   const location = databaseLocation(layout.database, () => readConfig(layout), options.databaseUrl)
   const database = await connectDatabase(location)
   const {beginWrite, close: closeDatabase, db, dialect, relaxedDb, search} = database
-  // Store-wide locks where every user of the database sees them: advisory locks in a shared
-  // PostgreSQL database, flocks in the home beside SQLite.
+  // Content and store-wide locks where every user of the database reaches them: rows and advisory
+  // locks in a shared PostgreSQL database, files and flocks in the home beside SQLite.
   const shared = dialect === 'postgres'
   let locks: LockSpace
   try {
@@ -98,7 +99,7 @@ export async function openStore(options: OpenStoreOptions = {}): Promise<Store> 
     await database.destroy()
     throw error
   }
-  const blobs = new FileBlobStore(layout.blobs)
+  const blobs = shared ? new PostgresBlobStore(db) : new FileBlobStore(layout.blobs)
   const bus = new LifecycleBus(options.onPluginError)
   for (const plugin of options.plugins ?? DEFAULT_PLUGINS) await bus.use(plugin)
   return new Store({adoptedLeases, beginWrite, blobs, bus, closeDatabase, db, dialect, home, lockWait, locks, migrateLock: layout.migrateLock, now: options.now ?? Date.now, outputLimit, relaxedDb, search, warnings})

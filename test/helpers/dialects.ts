@@ -12,6 +12,7 @@
  * })
  * ```
  */
+import {readdirSync} from 'node:fs'
 import {join} from 'node:path'
 import pg from 'pg'
 import type {DialectName} from '../../src/db/dialect.ts'
@@ -72,6 +73,23 @@ export async function storeTarget(dialect: DialectName, prefix = 'sess-test-'): 
  */
 export function lockSpaceOf(target: StoreTarget): LockSpace {
   return target.databaseUrl === undefined ? new FileLockSpace(storeLayout(target.home)) : new AdvisoryLockSpace(target.databaseUrl)
+}
+
+/**
+ * The names of the blobs stored for a session, sorted: the files in its blob directory, or the
+ * distinct blobs of its rows in `blob_chunks` (quarantined ones included).
+ */
+export async function storedBlobs(target: StoreTarget, sessionId: string): Promise<string[]> {
+  if (target.databaseUrl === undefined) {
+    try {
+      return readdirSync(join(target.home, 'blobs', sessionId)).sort()
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return []
+      throw error
+    }
+  }
+  const {rows} = await withClient(target.databaseUrl, (client) => client.query<{blob: string}>('select distinct blob from blob_chunks where session_id = $1 order by blob', [sessionId]))
+  return rows.map((row) => row.blob)
 }
 
 /** A new, empty database on the test server: its URL, and how to drop it. */

@@ -84,7 +84,8 @@ export async function runDoctor(ctx: StoreContext, layout: StoreLayout, options:
     const grace = options.trashGrace ?? DEFAULT_TRASH_GRACE
 
     // The database.
-    const check = await sql<{quick_check: string}>`pragma quick_check`.execute(ctx.db).catch((error: unknown) => ({rows: [{quick_check: String(error)}]}))
+    // (SQLite's own check: PostgreSQL has no counterpart of `quick_check` to run here.)
+    const check = ctx.dialect === 'sqlite' ? await sql<{quick_check: string}>`pragma quick_check`.execute(ctx.db).catch((error: unknown) => ({rows: [{quick_check: String(error)}]})) : {rows: []}
     // SQLite runs FTS5's own check of the search index in quick_check: that is reported (and rebuilt) as `search-index` below.
     const problems = check.rows.map((row) => Object.values(row)[0]).filter((text) => text !== 'ok' && !String(text).includes('table "search_fts"'))
     if (problems.length > 0) add('database-integrity', 'error', {path: layout.database}, `The database fails its integrity check: ${problems.slice(0, 3).join('; ')}`, 'Restore sess.db from a backup, or recover it with `sqlite3 sess.db .recover`.')
