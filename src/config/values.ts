@@ -28,7 +28,13 @@ export function parseSettingValue<T extends SettingType>(key: string, type: T, t
 export function parseSettingValue(key: string, type: SettingType, text: string): number | boolean | string | null {
   switch (type) {
     case 'postgres-url':
-      if (!isPostgresUrl(text) || !URL.canParse(text)) {
+      if (!URL.canParse(text)) {
+        // Not quoted: what does not parse cannot have its password taken out.
+        throw new InvalidInputError(`${key} is not a PostgreSQL URL: it does not parse as a URL.`, {
+          hint: 'Give postgres://USER:PASSWORD@HOST:PORT/DATABASE, with a numeric port and any reserved character of the user or password percent-encoded (@ as %40).',
+        })
+      }
+      if (!isPostgresUrl(text)) {
         throw new InvalidInputError(`${key} ${JSON.stringify(describeUrl(text))} is not a PostgreSQL URL.`, {hint: 'Give postgres://USER:PASSWORD@HOST:PORT/DATABASE.'})
       }
       return text

@@ -3,7 +3,8 @@ import {StorageError} from '../errors/index.ts'
 import type {SearchIndex} from '../search/search-index.ts'
 import {searchIndexFor} from '../search/indexes.ts'
 import type {DialectName} from './dialect.ts'
-import {connectionFailure, isPostgresUrl, openPostgresPool, POSTGRES_BEGIN_WRITE, postgresDialect} from './postgres.ts'
+import {connectionFailure, isPostgresUrl, openPostgresPool, POSTGRES_BEGIN_WRITE} from './postgres.ts'
+import {postgresDialect} from './postgres-dialect.ts'
 import type {Database} from './schema.ts'
 import {BunSqliteDialect, openSqlite, SQLITE_BEGIN_WRITE, SQLITE_RELAXED_SYNCHRONOUS} from './sqlite.ts'
 
@@ -52,8 +53,8 @@ function assemble(dialect: DialectName, beginWrite: string, db: Kysely<Database>
 }
 
 async function connectPostgres(url: string): Promise<MetadataDatabase> {
-  const db = new Kysely<Database>({dialect: postgresDialect(openPostgresPool(url))})
-  const relaxedDb = new Kysely<Database>({dialect: postgresDialect(openPostgresPool(url, 'off'))})
+  const db = new Kysely<Database>({dialect: postgresDialect(openPostgresPool(url), url)})
+  const relaxedDb = new Kysely<Database>({dialect: postgresDialect(openPostgresPool(url, 'off'), url)})
   const database = assemble('postgres', POSTGRES_BEGIN_WRITE, db, relaxedDb, () => undefined)
   try {
     await db.selectNoFrom((eb) => eb.lit(1).as('one')).execute()

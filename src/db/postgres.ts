@@ -1,6 +1,4 @@
-import {PostgresDialect} from 'kysely'
 import pg from 'pg'
-import Cursor from 'pg-cursor'
 import {StorageError} from '../errors/index.ts'
 
 /**
@@ -59,12 +57,11 @@ export function openPostgresPool(url: string, synchronousCommit: 'on' | 'off' = 
   // An idle connection that the server closes (restart, network) emits 'error' on the pool; the
   // next query gets a new connection or a clear error of its own, so nothing is lost by ignoring it.
   pool.on('error', () => undefined)
+  // A connection lost while checked out (between the statements of a transaction) emits 'error' on
+  // its client, which the pool does not listen to then: unheard, it would be an uncaught exception.
+  // Its pending and next queries fail with a clear error of their own (see `postgresDialect`).
+  pool.on('connect', (client) => client.on('error', () => undefined))
   return pool
-}
-
-/** Kysely's `PostgresDialect` over a pool from {@link openPostgresPool}, streaming (transcripts, rebuilds) through `pg-cursor`. */
-export function postgresDialect(pool: pg.Pool): PostgresDialect {
-  return new PostgresDialect({cursor: Cursor, pool})
 }
 
 const INT8 = 20
@@ -100,10 +97,12 @@ export function isConnectionLoss(error: unknown): boolean {
 
 /**
  * The error for a PostgreSQL database that cannot be used at all: which problem (server not
- * answering, authentication, no such database, anything else) and its fix.
+ * answering, authentication, no such database, anything else) and its fix. A {@link StorageError}
+ * is returned as is.
  * (SQLSTATE codes: https://www.postgresql.org/docs/current/errcodes-appendix.html)
  */
 export function connectionFailure(error: unknown, url: string): StorageError {
+  if (error instanceof StorageError) return error // reported already (see `postgresDialect`)
   const {code, message = String(error)} = error as {code?: string; message?: string}
   const where = describeUrl(url)
   const fix = 'Set SESS_DATABASE_URL (or `sess config set database.url`) to a postgres:// URL that works with psql.'
@@ -117,4 +116,17 @@ export function connectionFailure(error: unknown, url: string): StorageError {
     return new StorageError(`Cannot reach the PostgreSQL server of ${where}: ${message}`, {cause: error, hint: `Check that the server runs and accepts TCP connections there. ${fix}`})
   }
   return new StorageError(`Cannot use the PostgreSQL database ${where}: ${message}`, {cause: error, hint: fix})
+}
+
+/**
+ * The error for a connection that went away in the middle of a command (server stopped, killed or
+ * restarted, network cut): {@link isConnectionLoss} holds for `error`. Whatever was being written
+ * then is wholly committed or wholly absent (each write is one transaction).
+ */
+export function connectionLost(error: unknown, url: string): StorageError {
+  const {message = String(error)} = error as {message?: string}
+  return new StorageError(`Lost the connection to the PostgreSQL server of ${describeUrl(url)}: ${message}`, {
+    cause: error,
+    hint: 'Check that the server runs, then retry: a write it cut off is wholly there or wholly absent, and `sess doctor` checks the store.',
+  })
 }

@@ -11,7 +11,8 @@ import type {LeaseRef} from '../lock/token.ts'
 import type {SearchIndex} from '../search/search-index.ts'
 import {isSessionId} from '../session/names.ts'
 import type {BlobStore} from './blob-store.ts'
-import {ContentLock} from './content-lock.ts'
+import {ContentLock} from './locks/content-lock.ts'
+import type {LockSpace} from './locks/lock-space.ts'
 import {DEFAULT_OUTPUT_LIMIT} from './output-limit.ts'
 
 const COMMIT = CompiledQuery.raw('commit')
@@ -50,8 +51,8 @@ export interface StoreContextParts {
   outputLimit?: number
   /** Releases the database's handles once both Kyselys are destroyed (see `MetadataDatabase.close`). */
   closeDatabase: () => void
-  /** The store-wide lock file on content (see {@link ContentLock}). */
-  contentLock: string
+  /** Where the store-wide locks live (flock files, or advisory locks in PostgreSQL); closed with the store. */
+  locks: LockSpace
   /** The full-text index of transcripts, written in the same transactions as the records. */
   search: SearchIndex
 }
@@ -75,6 +76,8 @@ export class StoreContext {
   readonly leases = new Map<string, LeaseRef>()
   /** How long a write that holds no lease waits for another holder's lock, ms. */
   readonly lockWait: number
+  /** The store-wide locks: `content` (through {@link content}) and `gc`. */
+  readonly locks: LockSpace
   /** Held shared by a write from its blob's first byte until its row commits; exclusive by a sweep for litter. */
   readonly content: ContentLock
   /** The full-text index of transcripts: every write of records indexes them in its own transaction. */
@@ -96,18 +99,23 @@ export class StoreContext {
     this.now = parts.now
     this.lockWait = parts.lockWait
     this.#closeDatabase = parts.closeDatabase
-    this.content = new ContentLock(parts.contentLock)
+    this.locks = parts.locks
+    this.content = new ContentLock(parts.locks)
     this.search = parts.search
     for (const lease of parts.adoptedLeases) this.leases.set(lease.sessionId, lease)
   }
 
-  /** Runs what was registered with {@link beforeClose} (e.g. releasing held leases), then closes the database. Idempotent. */
+  /** Runs what was registered with {@link beforeClose} (e.g. releasing held leases), then closes the database and the lock space. Idempotent. */
   async close(): Promise<void> {
     if (this.#closed) return
     await Promise.allSettled([...this.#beforeClose].map((run) => run()))
     this.#closed = true
-    await Promise.all([this.db.destroy(), this.#relaxedDb.destroy()])
-    this.#closeDatabase()
+    try {
+      await Promise.all([this.db.destroy(), this.#relaxedDb.destroy()])
+      this.#closeDatabase()
+    } finally {
+      await this.locks.close()
+    }
   }
 
   /**

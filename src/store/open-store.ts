@@ -1,6 +1,6 @@
-import {closeSync, constants, openSync} from 'node:fs'
 import {locking} from '../../plugins/locking/src/plugin.ts'
 import {FileBlobStore} from '../../plugins/persistence/src/blobs/file-blob-store.ts'
+import {PostgresBlobStore} from '../../plugins/persistence/src/blobs/postgres-blob-store.ts'
 import {persistence} from '../../plugins/persistence/src/plugin.ts'
 import {replay} from '../../plugins/replay/src/plugin.ts'
 import {type HandlerFailure, LifecycleBus, type SessPlugin} from '../bus/index.ts'
@@ -9,10 +9,12 @@ import {sessionSettings} from '../coordinator/settings.ts'
 import {connectDatabase} from '../db/connect.ts'
 import {migrateToLatest} from '../db/migrate.ts'
 import {databaseLocation} from '../db/settings.ts'
-import {StorageError} from '../errors/index.ts'
 import {checkWait} from '../lock/options.ts'
 import {parseLeaseToken} from '../lock/token.ts'
 import {prepareHome, resolveHome, storeLayout} from './home.ts'
+import {AdvisoryLockSpace} from './locks/advisory-lock-space.ts'
+import {FileLockSpace} from './locks/file-lock-space.ts'
+import type {LockSpace} from './locks/lock-space.ts'
 import {assertOutputLimit, OUTPUT_LIMIT_ENV, parseByteSize} from './output-limit.ts'
 import {Store} from './store.ts'
 
@@ -84,28 +86,23 @@ export async function openStore(options: OpenStoreOptions = {}): Promise<Store> 
   const layout = storeLayout(home)
   outputLimit ??= sessionSettings(readConfig(layout)).maxBuffer
   const location = databaseLocation(layout.database, () => readConfig(layout), options.databaseUrl)
-  ensureFile(layout.contentLock)
   const database = await connectDatabase(location)
   const {beginWrite, close: closeDatabase, db, dialect, relaxedDb, search} = database
+  // Content and store-wide locks where every user of the database reaches them: rows and advisory
+  // locks in a shared PostgreSQL database, files and flocks in the home beside SQLite.
+  const shared = dialect === 'postgres'
+  let locks: LockSpace
   try {
     if (options.autoMigrate ?? true) await migrateToLatest(db, layout.migrateLock)
+    locks = shared ? new AdvisoryLockSpace(location) : new FileLockSpace(layout)
   } catch (error) {
     await database.destroy()
     throw error
   }
+  const blobs = shared ? new PostgresBlobStore(db) : new FileBlobStore(layout.blobs)
   const bus = new LifecycleBus(options.onPluginError)
   for (const plugin of options.plugins ?? DEFAULT_PLUGINS) await bus.use(plugin)
-  const blobs = new FileBlobStore(layout.blobs)
-  return new Store({adoptedLeases, beginWrite, blobs, bus, closeDatabase, contentLock: layout.contentLock, db, dialect, home, lockWait, migrateLock: layout.migrateLock, now: options.now ?? Date.now, outputLimit, relaxedDb, search, warnings})
-}
-
-/** Creates `path` (0600, never through a symlink) if missing, so that taking a lock on it later creates nothing. */
-function ensureFile(path: string): void {
-  try {
-    closeSync(openSync(path, constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW, 0o600))
-  } catch (error) {
-    throw new StorageError(`Cannot create ${path}: ${(error as Error).message}`, {cause: error, hint: 'Check the permissions of the store directory; sess never follows a symlink in it.'})
-  }
+  return new Store({adoptedLeases, beginWrite, blobs, bus, closeDatabase, db, dialect, home, lockWait, locks, migrateLock: layout.migrateLock, now: options.now ?? Date.now, outputLimit, relaxedDb, search, warnings})
 }
 
 /** The tokens in `SESS_LOCK_TOKEN` (comma-separated; empty entries ignored). */

@@ -1,7 +1,7 @@
 import {readdirSync, readlinkSync, statSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
-import {DIALECTS, type StoreTarget, storeTarget} from '../../test/helpers/dialects.ts'
+import {DIALECTS, type StoreTarget, storedBlobs, storeTarget} from '../../test/helpers/dialects.ts'
 import type {AfterEvents} from '../bus/index.ts'
 import {ConflictError, InvalidInputError, InvalidTransitionError, NotFoundError, StorageError} from '../errors/index.ts'
 import {SESSION_STATUSES, STATUS_TRANSITIONS} from '../session/status.ts'
@@ -151,7 +151,7 @@ describe.each(DIALECTS)('on %s', (dialect) => {
       for (let i = 1; i <= 4; i++) await store.snapshot(s.id, {step: i}, {keep: 2})
       expect(new TextDecoder().decode((await store.latestSnapshot(s.id)).bytes)).toBe('{"step":4}')
       await expect(store.latestSnapshot(s.id, 2)).rejects.toBeInstanceOf(NotFoundError)
-      expect(readdirSync(join(store.home, 'blobs', s.id))).toHaveLength(2)
+      expect(await storedBlobs(target, s.id)).toHaveLength(2)
     })
   })
 
@@ -231,7 +231,7 @@ describe.each(DIALECTS)('on %s', (dialect) => {
       expect((await store.untrash(saved.sessionId)).name).toBe('gone')
       await store.remove('gone', {purge: true})
       await expect(store.get(saved.sessionId, {includeTrashed: true})).rejects.toBeInstanceOf(NotFoundError)
-      expect(readdirSync(join(store.home, 'blobs'))).not.toContain(saved.sessionId)
+      expect(await storedBlobs(target, saved.sessionId)).toEqual([])
     })
 
     it('leaves no file of the store open after close, whether or not it ever took a lock', async () => {

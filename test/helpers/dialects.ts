@@ -13,12 +13,17 @@
  * ```
  */
 import {Database} from 'bun:sqlite'
+import {readdirSync} from 'node:fs'
+import {join} from 'node:path'
 import pg from 'pg'
 import type {DialectName} from '../../src/db/dialect.ts'
 import {DATABASE_URL_ENV} from '../../src/db/settings.ts'
+import {storeLayout} from '../../src/store/home.ts'
+import {AdvisoryLockSpace} from '../../src/store/locks/advisory-lock-space.ts'
+import {FileLockSpace} from '../../src/store/locks/file-lock-space.ts'
+import type {LockSpace} from '../../src/store/locks/lock-space.ts'
 import type {OpenStoreOptions} from '../../src/store/open-store.ts'
 import {tempDir} from './cli.ts'
-import {join} from 'node:path'
 
 /** Names the test server's maintenance database (`postgres://…/postgres`). */
 export const POSTGRES_URL_ENV = 'SESS_TEST_POSTGRES_URL'
@@ -61,6 +66,31 @@ export async function storeTarget(dialect: DialectName, prefix = 'sess-test-'): 
       dir.remove()
     },
   }
+}
+
+/**
+ * The store-wide locks of `target`'s store as another process sees them: lock files of its own, or
+ * a connection of its own (close it after use). Its home must exist (open the store first).
+ */
+export function lockSpaceOf(target: StoreTarget): LockSpace {
+  return target.databaseUrl === undefined ? new FileLockSpace(storeLayout(target.home)) : new AdvisoryLockSpace(target.databaseUrl)
+}
+
+/**
+ * The names of the blobs stored for a session, sorted: the files in its blob directory, or the
+ * distinct blobs of its rows in `blob_chunks` (quarantined ones included).
+ */
+export async function storedBlobs(target: StoreTarget, sessionId: string): Promise<string[]> {
+  if (target.databaseUrl === undefined) {
+    try {
+      return readdirSync(join(target.home, 'blobs', sessionId)).sort()
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return []
+      throw error
+    }
+  }
+  const {rows} = await withClient(target.databaseUrl, (client) => client.query<{blob: string}>('select distinct blob from blob_chunks where session_id = $1 order by blob', [sessionId]))
+  return rows.map((row) => row.blob)
 }
 
 /** A new, empty database on the test server: its URL, and how to drop it. */

@@ -74,7 +74,7 @@ interface Found {
 export async function runDoctor(ctx: StoreContext, layout: StoreLayout, options: DoctorOptions = {}): Promise<DoctorReport> {
   ctx.assertOpen()
   const before = options.descriptorsBefore === undefined ? ownDescriptorsUnder(layout.home) : options.descriptorsBefore
-  const run = options.fix ? await takeGcLock(layout, 0) : undefined
+  const run = options.fix ? await takeGcLock(ctx.locks, 0) : undefined
   const found: Found[] = []
   const add = (kind: string, severity: DoctorFinding['severity'], where: {sessionId?: string | null; path?: string | null}, message: string, fix: string | null, how: Omit<Found, 'finding'> = {}) =>
     found.push({finding: {fix, kind, message, path: where.path ?? null, sessionId: where.sessionId ?? null, severity}, ...how})

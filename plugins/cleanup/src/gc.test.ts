@@ -194,8 +194,9 @@ describe('store.gc: trash, litter, plugins', () => {
       const {openStore} = await import('../../../src/store/open-store.ts')
       const {takeGcLock} = await import('./gc.ts')
       const {storeLayout} = await import('../../../src/store/home.ts')
+      const {FileLockSpace} = await import('../../../src/store/locks/file-lock-space.ts')
       await using store = await openStore({home: join(dir.path, 'store')})
-      const held = await takeGcLock(storeLayout(store.home), 0)
+      const held = await takeGcLock(new FileLockSpace(storeLayout(store.home)), 0)
       await expect(store.gc({})).rejects.toBeInstanceOf(LockError)
       expect((await store.gc({}, {dryRun: true})).items).toEqual([])
       held.release()
@@ -213,12 +214,13 @@ describe('store.startAutoGc', () => {
       const {openStore} = await import('../../../src/store/open-store.ts')
       const {takeGcLock} = await import('./gc.ts')
       const {storeLayout} = await import('../../../src/store/home.ts')
+      const {FileLockSpace} = await import('../../../src/store/locks/file-lock-space.ts')
       const clock = {now: GC_NOW}
       const store = await openStore({home: join(dir.path, 'store'), now: () => clock.now})
       await store.create({name: 'old', status: 'completed'})
       clock.now += 40 * DAY
       const reports: number[] = []
-      const held = await takeGcLock(storeLayout(store.home), 0)
+      const held = await takeGcLock(new FileLockSpace(storeLayout(store.home)), 0)
       const auto = store.startAutoGc({interval: 1_000, onReport: (report) => reports.push(report.items.length), policy: {maxAge: 30 * DAY}})
       await Bun.sleep(1_300)
       expect([auto.runs, auto.skipped]).toEqual([0, 1])

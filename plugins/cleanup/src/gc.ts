@@ -4,8 +4,7 @@ import ms from 'ms'
 import type {GcItem} from '../../../src/bus/index.ts'
 import {LockError, StorageError} from '../../../src/errors/index.ts'
 import {holderOf, type LockRow, takeOver} from '../../../src/lock/table.ts'
-import type {FileLock} from '../../../src/os/flock.ts'
-import {pollFileLock} from '../../../src/store/content-lock.ts'
+import {type HeldLock, type LockSpace, pollLock} from '../../../src/store/locks/lock-space.ts'
 import type {SessionRow, StoreContext} from '../../../src/store/context.ts'
 import type {StoreLayout} from '../../../src/store/home.ts'
 import {toSession} from '../../../src/store/rows.ts'
@@ -76,7 +75,7 @@ export interface Planned {
 }
 
 /**
- * Runs gc on the store (see `Store.gc`): takes the store-wide gc lock (`gc.lock`; not for a dry
+ * Runs gc on the store (see `Store.gc`): takes the store-wide gc lock (see {@link takeGcLock}; not for a dry
  * run), plans, lets `gc.planned` handlers take items out (or veto the run), then carries out the
  * plan in an order that a kill at any instant leaves consistent and the next run finishes:
  * stale locks released; under the content lock, temp files deleted, orphans quarantined, rows
@@ -90,7 +89,7 @@ export async function runGc(ctx: StoreContext, layout: StoreLayout, policy: Rete
   assertPolicy(policy)
   ctx.assertOpen()
   const dryRun = options.dryRun === true
-  const run = dryRun ? undefined : await takeGcLock(layout, options.wait ?? 0)
+  const run = dryRun ? undefined : await takeGcLock(ctx.locks, options.wait ?? 0)
   try {
     const now = ctx.now()
     const {inventory, scan} = await sweep(ctx, layout)
@@ -116,12 +115,13 @@ export async function runGc(ctx: StoreContext, layout: StoreLayout, policy: Rete
 }
 
 /**
- * Takes `gc.lock`, so that two gc runs on one store never overlap.
+ * Takes the store's `gc` lock in `locks` (the store's lock space), so that two gc runs on one
+ * store never overlap.
  *
  * @throws {LockError} when another run still holds it after `wait` ms.
  */
-export async function takeGcLock(layout: StoreLayout, wait: number): Promise<FileLock> {
-  const lock = await pollFileLock(layout.gcLock, {shared: false, wait})
+export async function takeGcLock(locks: LockSpace, wait: number): Promise<HeldLock> {
+  const lock = await pollLock(locks, 'gc', {shared: false, wait})
   if (lock === undefined) {
     throw new LockError('Another sess gc (or sess doctor --fix) is running on this store.', {hint: 'Wait for it to finish, or pass a longer wait (--wait).'})
   }
@@ -140,7 +140,9 @@ export async function sweep(ctx: StoreContext, layout: StoreLayout): Promise<{in
   if (!lock) throw busyContent()
   try {
     const inventory = await readInventory(ctx)
-    return {inventory, scan: scanContent(layout)}
+    // The scan lists files: content in PostgreSQL (`blob_chunks`) is left out of the comparison
+    // with the index, rather than every blob taken for missing.
+    return {inventory: ctx.dialect === 'postgres' ? {...inventory, blobs: []} : inventory, scan: scanContent(layout)}
   } finally {
     lock.release()
   }
