@@ -4,10 +4,10 @@
  * under `$SESS_HOME/blobs/`, or rows of `blob_chunks` on PostgreSQL.
  */
 import {Database} from 'bun:sqlite'
-import {existsSync, mkdirSync, readdirSync, readFileSync, unlinkSync, writeFileSync} from 'node:fs'
+import {cpSync, existsSync, mkdirSync, readdirSync, readFileSync, unlinkSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import pg from 'pg'
-import type {StoreTarget} from './dialects.ts'
+import {POSTGRES_URL_ENV, type StoreTarget, storeTarget} from './dialects.ts'
 
 /**
  * Runs `statement` (`?` placeholders) on the store's database through a connection of its own,
@@ -27,9 +27,27 @@ export async function rawSql<T = Record<string, unknown>>(target: StoreTarget, s
   return withClient(target, async (client) => (await client.query(text, values)).rows as T[])
 }
 
-async function withClient<T>(target: StoreTarget, work: (client: pg.Client) => Promise<T>): Promise<T> {
+/**
+ * A copy of the store of `target` (closed: no connection may be open to its database), removed
+ * with the copy's `remove`: its home copied, and on PostgreSQL its database made from the
+ * original as a template.
+ */
+export async function copyStore(target: StoreTarget): Promise<StoreTarget> {
+  const copy = await storeTarget(target.dialect, 'sess-copy-')
+  cpSync(target.home, copy.home, {recursive: true})
+  if (target.databaseUrl !== undefined && copy.databaseUrl !== undefined) {
+    const [from, to] = [target.databaseUrl, copy.databaseUrl].map((url) => new URL(url).pathname.slice(1))
+    await withClient(process.env[POSTGRES_URL_ENV]!, async (admin) => {
+      await admin.query(`drop database ${to}`)
+      await admin.query(`create database ${to} template ${from}`)
+    })
+  }
+  return copy
+}
+
+async function withClient<T>(target: StoreTarget | string, work: (client: pg.Client) => Promise<T>): Promise<T> {
   const numbers = (oid: number, format?: string) => (oid === 20 || oid === 1700 ? Number : pg.types.getTypeParser(oid, format as 'text'))
-  const client = new pg.Client({connectionString: target.databaseUrl, types: {getTypeParser: numbers as never}})
+  const client = new pg.Client({connectionString: typeof target === 'string' ? target : target.databaseUrl, types: {getTypeParser: numbers as never}})
   await client.connect()
   try {
     return await work(client)
