@@ -150,7 +150,10 @@ export async function runDoctor(ctx: StoreContext, layout: StoreLayout, options:
         for (const row of inventory.blobs) {
           const file = scan.dirs.get(row.sessionId)?.blobs.get(row.blob)
           if (!file || file.bytes !== row.storedBytes) continue // reported above
-          const actual = await content.storedSha256(row.sessionId, row.blob).catch(() => undefined)
+          const actual = await content.storedSha256(row.sessionId, row.blob).catch((error: unknown) => {
+            if (error instanceof SessError) return undefined // not a readable file now (a symlink put in its place is reported as one)
+            throw error
+          })
           if (actual === undefined || actual === row.storedSha256) continue // gone meanwhile (a pruned snapshot), or sound
           const session = inventory.sessions.get(row.sessionId)
           const what = `${row.table === 'versions' ? 'version' : 'snapshot'} ${row.seq}`
