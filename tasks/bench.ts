@@ -20,10 +20,12 @@
  *   (i) `store.search` (p50/p99 of several queries) over 100,000 sessions with content, against
  *       `grep -r` over the same text exported as files;
  *   (j) compression: zstd (sess's codec) against gzip on the session corpus (ratio, MiB/s both
- *       ways), and `sess gc` compressing 5,000 idle sessions against `zstd -r` of the same files.
+ *       ways), and `sess gc` compressing 5,000 idle sessions against `zstd -r` of the same files;
+ *   (k) the shared store: append, list and lock on PostgreSQL beside SQLite, with the ratio, when
+ *       PostgreSQL is installed (a throwaway server) or `SESS_BENCH_POSTGRES_URL` names one.
  *
  *   bun run bench            the full run (a few minutes)
- *   bun run bench --quick    a smoke run: 2,000 sessions, 1,000 records, contention with 2 and 8 processes, 20 MiB recorded, gc of 1,000, search over 2,000, compression of 500
+ *   bun run bench --quick    a smoke run: 2,000 sessions, 1,000 records, contention with 2 and 8 processes, 20 MiB recorded, gc of 1,000, search over 2,000, compression of 500, PostgreSQL over 2,000
  *
  * Prints a table with a target and PASS/MISS per figure (progress goes to stderr). Figures, not a
  * test: it exits 0 whatever they are (1 only if the benchmark itself fails).
@@ -37,6 +39,7 @@ import {benchCleanup} from './bench/cleanup.ts'
 import {benchCompress} from './bench/compress.ts'
 import {benchCli, cliRatio, generateStore} from './bench/list.ts'
 import {benchContention, benchLockCli, benchUncontended, type CliFigure, opsPerSecond} from './bench/lock.ts'
+import {benchPostgres} from './bench/postgres.ts'
 import {benchReplay} from './bench/replay.ts'
 import {benchSearch} from './bench/search.ts'
 import {atLeast, atMost, formatMs, formatRatio, percentile, renderReport, type Section} from './bench/stats.ts'
@@ -47,6 +50,8 @@ const quick = process.argv.includes('--quick')
 const CORPUS = process.env.SESS_CORPUS_DIR ?? join(REPO, '..', 'shared', 'corpus')
 /** Figures of (j): ms each codec is timed each way, and the sessions gc compresses. */
 const compression = quick ? {codecMs: 300, gcSessions: 500} : {codecMs: 2_000, gcSessions: 5_000}
+/** Figures of (k): fresh sessions appended to, store.list calls and lock cycles on each engine. */
+const shared = quick ? {appendSessions: 10, listRuns: 100, lockSamples: 300} : {appendSessions: 40, listRuns: 500, lockSamples: 2_000}
 
 const config = quick
   ? {cliRuns: 5, createBudgetSeconds: 60, earlySessions: 10, gcSessions: 1_000, late: 1_000, lateSamples: 200, lockOps: 400, lockProcs: [2, 8], lockSamples: 500, recordMiB: 20, recordRuns: 1, rewriteRounds: 10, searchRuns: 20, sessions: 2_000}
@@ -118,7 +123,7 @@ async function main(): Promise<void> {
     // (c)
     const listHome = join(scratch.path, 'list-store')
     progress(`(c) generating a store of ${config.sessions.toLocaleString('en')} sessions`)
-    const generated = await generateStore(listHome, config.sessions, config.createBudgetSeconds, progress)
+    const generated = await generateStore(listHome, config.sessions, config.createBudgetSeconds, (message) => progress(`(c) ${message}`))
     progress(`(c) timing the CLI (${config.cliRuns} runs each after a warm-up)`)
     const emptyHome = join(scratch.path, 'empty-store')
     await (await openStore({home: emptyHome})).close()
@@ -228,6 +233,9 @@ async function main(): Promise<void> {
 
     // (j)
     sections.push(await benchCompress(REPO, scratch.path, {...compression, corpus: CORPUS, progress}))
+
+    // (k), beside the store of (c)
+    sections.push(await benchPostgres(REPO, scratch.path, {...shared, cliRuns: config.cliRuns, createBudgetSeconds: config.createBudgetSeconds, progress, sessions: generated.sessions, sqliteListHome: listHome}))
   } finally {
     rmSync(scratch.path, {force: true, recursive: true})
   }

@@ -10,11 +10,19 @@ import {foldWord, recordText, words} from './text.ts'
 const BATCH = 200
 
 /**
- * Characters of lexemes kept per record: PostgreSQL refuses a `tsvector` over 1 MiB
+ * UTF-8 bytes of lexemes kept per record: PostgreSQL refuses a `tsvector` over 1 MiB
  * (https://www.postgresql.org/docs/current/textsearch-limitations.html); the words after these
  * are not indexed (a record that long is found by its first ~100k words).
  */
-const MAX_LEXEME_CHARS = 512 * 1024
+const MAX_TSVECTOR_BYTES = 512 * 1024
+
+/**
+ * The longest lexeme PostgreSQL takes, in UTF-8 bytes: "lexemes must be less than 2 kilobytes"
+ * (same page); a longer one fails with "word is too long (… bytes, max 2046 bytes)". A longer word
+ * is indexed, and searched for, by its first 2046 bytes: it is found, and so are the words that
+ * share those bytes with it.
+ */
+const MAX_LEXEME_BYTES = 2046
 
 /**
  * The full-text index on PostgreSQL: a table `search_docs (session_id, seq, tsv)` with a GIN index
@@ -100,12 +108,12 @@ function lexeme(word: string): string {
 /** The `tsvector` literal of `text`: each folded word with its position (1-based; PostgreSQL caps positions at 16383). */
 function tsvectorLiteral(text: string): string {
   const parts: string[] = []
-  let chars = 0
+  let bytes = 0
   let position = 0
   for (const {word} of words(text)) {
-    const folded = foldWord(word)
-    chars += folded.length
-    if (chars > MAX_LEXEME_CHARS) break
+    const folded = lexemeOf(word)
+    bytes += Buffer.byteLength(folded)
+    if (bytes > MAX_TSVECTOR_BYTES) break
     parts.push(`${lexeme(folded)}:${Math.min(++position, 16_383)}`)
   }
   return parts.join(' ')
@@ -113,7 +121,21 @@ function tsvectorLiteral(text: string): string {
 
 /** The `tsquery` literal of `words` as a phrase: `'a' <-> 'b'`, in parentheses. */
 function phraseLiteral(phrase: readonly string[]): string {
-  return `(${phrase.map((word) => lexeme(foldWord(word))).join(' <-> ')})`
+  return `(${phrase.map((word) => lexeme(lexemeOf(word))).join(' <-> ')})`
+}
+
+/** `word` folded (`foldWord`), and cut to its first {@link MAX_LEXEME_BYTES} bytes (whole characters). */
+function lexemeOf(word: string): string {
+  const folded = foldWord(word)
+  if (folded.length * 3 <= MAX_LEXEME_BYTES || Buffer.byteLength(folded) <= MAX_LEXEME_BYTES) return folded
+  let bytes = 0
+  let end = 0
+  for (const char of folded) {
+    bytes += Buffer.byteLength(char)
+    if (bytes > MAX_LEXEME_BYTES) break
+    end += char.length
+  }
+  return folded.slice(0, end)
 }
 
 /** A failure of the index's own table as a {@link StorageError} naming the fix; any other failure as it is. */

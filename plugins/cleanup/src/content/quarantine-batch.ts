@@ -1,8 +1,8 @@
 import {randomBytes} from 'node:crypto'
 import {mkdirSync, renameSync} from 'node:fs'
 import {dirname, join, relative} from 'node:path'
-import {toStorageError} from '../../persistence/src/blobs/atomic-write.ts'
-import type {StoreLayout} from '../../../src/store/home.ts'
+import {toStorageError} from '../../../persistence/src/blobs/atomic-write.ts'
+import type {StoreLayout} from '../../../../src/store/home.ts'
 
 /**
  * One quarantine batch: `$SESS_HOME/quarantine/<ms>-<random>/`, made on first use, into which
