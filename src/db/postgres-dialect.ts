@@ -1,4 +1,4 @@
-import {type CompiledQuery, type DatabaseConnection, type Driver, PostgresDialect, type QueryResult, type TransactionSettings} from 'kysely'
+import {type AbortableOperationOptions, type CompiledQuery, type DatabaseConnection, type Driver, PostgresDialect, type QueryResult, type TransactionSettings} from 'kysely'
 import type pg from 'pg'
 import Cursor from 'pg-cursor'
 import {connectionFailure, connectionLost, isConnectionLoss} from './postgres.ts'
@@ -38,14 +38,14 @@ class ReportingDriver implements Driver {
     this.#url = url
   }
 
-  init(): Promise<void> {
-    return this.#driver.init()
+  init(options?: AbortableOperationOptions): Promise<void> {
+    return this.#driver.init(options)
   }
 
-  async acquireConnection(): Promise<DatabaseConnection> {
+  async acquireConnection(options?: AbortableOperationOptions): Promise<DatabaseConnection> {
     let connection: DatabaseConnection
     try {
-      connection = await this.#driver.acquireConnection()
+      connection = await this.#driver.acquireConnection(options)
     } catch (error) {
       throw connectionFailure(error, this.#url)
     }
@@ -66,12 +66,12 @@ class ReportingDriver implements Driver {
     return reported(this.#url, () => this.#driver.rollbackTransaction(this.#unwrap(connection)))
   }
 
-  releaseConnection(connection: DatabaseConnection): Promise<void> {
-    return this.#driver.releaseConnection(this.#unwrap(connection))
+  releaseConnection(connection: DatabaseConnection, options?: AbortableOperationOptions): Promise<void> {
+    return this.#driver.releaseConnection(this.#unwrap(connection), options)
   }
 
-  destroy(): Promise<void> {
-    return this.#driver.destroy()
+  destroy(options?: AbortableOperationOptions): Promise<void> {
+    return this.#driver.destroy(options)
   }
 
   #unwrap(connection: DatabaseConnection): DatabaseConnection {
@@ -88,13 +88,13 @@ class ReportingConnection implements DatabaseConnection {
     this.#url = url
   }
 
-  executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
-    return reported(this.#url, () => this.#connection.executeQuery<R>(query))
+  executeQuery<R>(query: CompiledQuery, options?: AbortableOperationOptions): Promise<QueryResult<R>> {
+    return reported(this.#url, () => this.#connection.executeQuery<R>(query, options))
   }
 
-  async *streamQuery<R>(query: CompiledQuery, chunkSize: number): AsyncIterableIterator<QueryResult<R>> {
+  async *streamQuery<R>(query: CompiledQuery, chunkSize: number, options?: AbortableOperationOptions): AsyncIterableIterator<QueryResult<R>> {
     try {
-      yield* this.#connection.streamQuery<R>(query, chunkSize)
+      yield* this.#connection.streamQuery<R>(query, chunkSize, options)
     } catch (error) {
       throw report(error, this.#url)
     }
