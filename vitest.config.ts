@@ -6,6 +6,8 @@ export default defineConfig({
     pool: 'threads',
     // @oclif/test captures stdout itself; vitest must not intercept the console first.
     disableConsoleIntercept: true,
+    // The PostgreSQL server of the suites that run on both database engines.
+    globalSetup: ['test/setup/postgres.ts'],
     include: ['src/**/*.test.ts', 'plugins/*/src/**/*.test.ts', 'test/**/*.test.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,

@@ -23,9 +23,11 @@
  *       ways), and `sess gc` compressing 5,000 idle sessions against `zstd -r` of the same files;
  *   (k) masking credentials (the redact plugin) on the session corpus against the parse it
  *       precedes, and on 10 and 20 MiB of near-matches of every rule (worst case, linearity).
+ *   (l) the shared store: append, list and lock on PostgreSQL beside SQLite, with the ratio, when
+ *       PostgreSQL is installed (a throwaway server) or `SESS_BENCH_POSTGRES_URL` names one.
  *
  *   bun run bench            the full run (a few minutes)
- *   bun run bench --quick    a smoke run: 2,000 sessions, 1,000 records, contention with 2 and 8 processes, 20 MiB recorded, gc of 1,000, search over 2,000, compression of 500, masking timed for 300 ms
+ *   bun run bench --quick    a smoke run: 2,000 sessions, 1,000 records, contention with 2 and 8 processes, 20 MiB recorded, gc of 1,000, search over 2,000, compression of 500, masking timed for 300 ms, PostgreSQL over 2,000
  *
  * Prints a table with a target and PASS/MISS per figure (progress goes to stderr). Figures, not a
  * test: it exits 0 whatever they are (1 only if the benchmark itself fails).
@@ -40,6 +42,7 @@ import {benchCompress} from './bench/compress.ts'
 import {benchCli, cliRatio, generateStore} from './bench/list.ts'
 import {benchContention, benchLockCli, benchUncontended, type CliFigure, opsPerSecond} from './bench/lock.ts'
 import {benchRedact} from './bench/redact.ts'
+import {benchPostgres} from './bench/postgres.ts'
 import {benchReplay} from './bench/replay.ts'
 import {benchSearch} from './bench/search.ts'
 import {atLeast, atMost, formatMs, formatRatio, percentile, renderReport, type Section} from './bench/stats.ts'
@@ -52,6 +55,8 @@ const CORPUS = process.env.SESS_CORPUS_DIR ?? join(REPO, '..', 'shared', 'corpus
 const compression = quick ? {codecMs: 300, gcSessions: 500} : {codecMs: 2_000, gcSessions: 5_000}
 /** Figures of (k): ms masking and parsing are each timed on the corpus, and runs of each near-match input. */
 const masking = quick ? {budgetMs: 300, runs: 3} : {budgetMs: 2_000, runs: 7}
+/** Figures of (l): fresh sessions appended to, store.list calls and lock cycles on each engine. */
+const shared = quick ? {appendSessions: 10, listRuns: 100, lockSamples: 300} : {appendSessions: 40, listRuns: 500, lockSamples: 2_000}
 
 const config = quick
   ? {cliRuns: 5, createBudgetSeconds: 60, earlySessions: 10, gcSessions: 1_000, late: 1_000, lateSamples: 200, lockOps: 400, lockProcs: [2, 8], lockSamples: 500, recordMiB: 20, recordRuns: 1, rewriteRounds: 10, searchRuns: 20, sessions: 2_000}
@@ -123,7 +128,7 @@ async function main(): Promise<void> {
     // (c)
     const listHome = join(scratch.path, 'list-store')
     progress(`(c) generating a store of ${config.sessions.toLocaleString('en')} sessions`)
-    const generated = await generateStore(listHome, config.sessions, config.createBudgetSeconds, progress)
+    const generated = await generateStore(listHome, config.sessions, config.createBudgetSeconds, (message) => progress(`(c) ${message}`))
     progress(`(c) timing the CLI (${config.cliRuns} runs each after a warm-up)`)
     const emptyHome = join(scratch.path, 'empty-store')
     await (await openStore({home: emptyHome})).close()
@@ -236,6 +241,9 @@ async function main(): Promise<void> {
 
     // (k)
     sections.push(benchRedact({...masking, corpus: CORPUS, progress}))
+
+    // (l), beside the store of (c)
+    sections.push(await benchPostgres(REPO, scratch.path, {...shared, cliRuns: config.cliRuns, createBudgetSeconds: config.createBudgetSeconds, progress, sessions: generated.sessions, sqliteListHome: listHome}))
   } finally {
     rmSync(scratch.path, {force: true, recursive: true})
   }

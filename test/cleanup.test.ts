@@ -11,7 +11,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {openStore, type Store} from '../src/index.ts'
 import {REPO, sess, sessJson, tempDir, useTempDir} from './helpers/cli.ts'
 import {CRASH_SESSION, crashOriginal, crashRecord, sha256Hex} from './helpers/crash-child.ts'
-import {TEMP_FILE} from '../plugins/cleanup/src/scan.ts'
+import {TEMP_FILE} from '../plugins/cleanup/src/content/home-scan.ts'
 import {generateGcStore} from './helpers/gc-store.ts'
 import {fingerprint} from './helpers/store-files.ts'
 

@@ -5,7 +5,7 @@
 import {Database} from 'bun:sqlite'
 import {existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {beforeAll, describe, expect, test} from 'vitest'
+import {afterEach, beforeAll, beforeEach, describe, expect, onTestFinished, test} from 'vitest'
 import type {MigrateResult} from '../src/commands/migrate.ts'
 import type {RemovedSession} from '../src/commands/rm.ts'
 import type {ShowResult} from '../src/commands/show.ts'
@@ -14,6 +14,7 @@ import type {SaveReport} from '../plugins/persistence/src/commands/save.ts'
 import {openStore} from '../src/index.ts'
 import type {Session} from '../src/session/types.ts'
 import {CORPUS, type CliResult, REPO, sess, sessJson as runJson, useTempDir} from './helpers/cli.ts'
+import {DIALECTS, type StoreTarget, storedBlobs, storeTarget} from './helpers/dialects.ts'
 
 function run(home: string, args: string[], env: Record<string, string> = {}): CliResult {
   return sess(home, args, {env})
@@ -273,33 +274,39 @@ describe('rm, the trash, purge and fork', () => {
   })
 })
 
-describe('sess migrate', () => {
-  const dir = useTempDir('sess-migrate-')
+describe.each(DIALECTS)('sess migrate on %s', (dialect) => {
+  let target: StoreTarget
+  const cli = (args: string[]) => sess(target.home, args, {env: target.env})
+  const cliJson = <T>(args: string[]) => runJson<T>(target.home, args, {env: target.env})
+
+  beforeEach(async () => {
+    target = await storeTarget(dialect, 'sess-migrate-')
+  })
+
+  afterEach(() => target.remove())
 
   test('--status --json lists the migrations a used store has applied', () => {
-    const home = join(dir.path, 'used')
-    expect(run(home, ['list']).code).toBe(0) // every command migrates on first use
-    const status = runJson<MigrateResult>(home, ['migrate', '--status'])
+    expect(cli(['list']).code).toBe(0) // every command migrates on first use
+    const status = cliJson<MigrateResult>(['migrate', '--status'])
     expect(status.code, status.stderr).toBe(0)
     expect(status.json.applied).toEqual([])
     expect(status.json.migrations.length).toBeGreaterThanOrEqual(1)
     expect(status.json.migrations.some((m) => /initial/.test(m.name))).toBe(true)
     for (const m of status.json.migrations) expect(Number.isNaN(Date.parse(m.appliedAt ?? 'no'))).toBe(false)
-    const again = runJson<MigrateResult>(home, ['migrate'])
+    const again = cliJson<MigrateResult>(['migrate'])
     expect(again.json.applied).toEqual([])
   })
 
   test('on a new store --status shows them pending, and migrate applies them', () => {
-    const home = join(dir.path, 'new')
-    const pending = runJson<MigrateResult>(home, ['migrate', '--status'])
+    const pending = cliJson<MigrateResult>(['migrate', '--status'])
     expect(pending.code, pending.stderr).toBe(0)
     expect(pending.json.migrations.length).toBeGreaterThanOrEqual(1)
     expect(pending.json.migrations.every((m) => m.appliedAt === null)).toBe(true)
-    const applied = runJson<MigrateResult>(home, ['migrate'])
+    const applied = cliJson<MigrateResult>(['migrate'])
     expect(applied.code, applied.stderr).toBe(0)
     expect(applied.json.applied).toEqual(pending.json.migrations.map((m) => m.name))
     expect(applied.json.migrations.every((m) => m.appliedAt !== null)).toBe(true)
-    const human = run(home, ['migrate', '--status'])
+    const human = cli(['migrate', '--status'])
     expect(human.stdout).toMatch(/^applied\s+\S*initial/m)
   })
 })
@@ -377,12 +384,14 @@ describe('help, colour and usage errors', () => {
   })
 })
 
-describe('concurrent saves', () => {
+describe.each(DIALECTS)('concurrent saves on %s', (dialect) => {
   const dir = useTempDir('sess-concurrent-')
 
   test('files with the same name saved at the same time all get a session (names are made unique, not refused)', async () => {
-    const home = join(dir.path, 'home')
-    expect(run(home, ['migrate']).code).toBe(0)
+    const target = await storeTarget(dialect, 'sess-concurrent-')
+    onTestFinished(() => target.remove())
+    const home = target.home
+    expect(run(home, ['migrate'], target.env).code).toBe(0)
     const source = readFileSync(join(CORPUS, 'codex', 'agent-history-session-01.jsonl'), 'utf8')
     const paths = Array.from({length: 6}, (_, i) => {
       mkdirSync(join(dir.path, `d${i}`))
@@ -394,7 +403,7 @@ describe('concurrent saves', () => {
       paths.map(async (path) => {
         const child = Bun.spawn([process.execPath, join(REPO, 'bin', 'run.ts'), 'save', path], {
           cwd: REPO,
-          env: {...process.env, NO_COLOR: '1', SESS_HOME: home},
+          env: {...process.env, ...target.env, NO_COLOR: '1'},
           stderr: 'pipe',
           stdout: 'ignore',
         })
@@ -403,8 +412,9 @@ describe('concurrent saves', () => {
       }),
     )
     for (const result of results) expect(result.code, result.stderr).toBe(0)
-    const listed = runJson<Session[]>(home, ['list', '--limit', '0']).json
+    const listed = runJson<Session[]>(home, ['list', '--limit', '0'], {env: target.env}).json
     expect(listed).toHaveLength(6)
     expect(new Set(listed.map((s) => s.name)).size).toBe(6)
+    for (const session of listed) expect(await storedBlobs(target, session.id)).toHaveLength(1)
   })
 })

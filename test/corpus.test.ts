@@ -5,12 +5,14 @@
  */
 import {readdirSync, readFileSync} from 'node:fs'
 import {join, relative} from 'node:path'
-import {beforeAll, describe, expect, test} from 'vitest'
+import {afterAll, beforeAll, describe, expect, test} from 'vitest'
 import type {SaveReport} from '../plugins/persistence/src/commands/save.ts'
 import type {RestoreReport} from '../plugins/persistence/src/commands/restore.ts'
 import type {ShowResult} from '../src/commands/show.ts'
 import type {Session} from '../src/session/types.ts'
+import {openStore} from '../src/index.ts'
 import {CORPUS, type CliResult, REPO, sess as run, sessJson as runJson, useTempDir} from './helpers/cli.ts'
+import {DIALECTS, type StoreTarget, storeTarget} from './helpers/dialects.ts'
 
 /** Expected format of each corpus folder (DESIGN §6); `other/` holds a format sess does not know. */
 const FORMAT_OF_FOLDER: Record<string, string> = {
@@ -184,14 +186,18 @@ describe.each(GROUPS)('corpus/%s', (group) => {
   })
 })
 
-describe('the whole corpus directory', () => {
-  const dir = useTempDir('sess-corpus-dir-')
-  const home = join(dir.path, 'home')
+describe.each(DIALECTS)('the whole corpus directory on %s', (dialect) => {
+  let target: StoreTarget
   let first: {code: number; json: SaveReport; stderr: string}
+  const cli = (args: string[]) => run(target.home, args, {env: target.env})
+  const cliJson = <T>(args: string[]) => runJson<T>(target.home, args, {env: target.env})
 
-  beforeAll(() => {
-    first = runJson<SaveReport>(home, ['save', CORPUS])
+  beforeAll(async () => {
+    target = await storeTarget(dialect, 'sess-corpus-dir-')
+    first = cliJson<SaveReport>(['save', CORPUS])
   })
+
+  afterAll(() => target.remove())
 
   test('saves every session file, skipping the licences, SOURCES.md and the unknown pi file with a reason', () => {
     expect(first.code, first.stderr).toBe(0)
@@ -206,20 +212,25 @@ describe('the whole corpus directory', () => {
     const expectedSkipped = [...ALL_FILES.filter(NOT_SESSIONS), ...SESSION_FILES.filter((path) => path.startsWith('other/'))].sort()
     expect([...skipped.keys()].sort()).toEqual(expectedSkipped)
     for (const [path, reason] of skipped) expect(reason, path).toMatch(/\S/)
-    expect(listSessions(home)).toHaveLength(expected.length)
+    expect(cliJson<Session[]>(['list', '--limit', '0']).json).toHaveLength(expected.length)
+  })
+
+  test('every file saved restores byte for byte', async () => {
+    await using store = await openStore(target.options)
+    for (const entry of first.json.saved) expectSameBytes((await store.restore(entry.sessionId)).bytes, readFileSync(entry.path), relative(CORPUS, entry.path))
   })
 
   test('is idempotent: a second run saves nothing new', () => {
-    const second = runJson<SaveReport>(home, ['save', CORPUS])
+    const second = cliJson<SaveReport>(['save', CORPUS])
     expect(second.code, second.stderr).toBe(0)
     expect(second.json.saved.filter((s) => !s.unchanged)).toEqual([])
     expect(second.json.saved.map((s) => s.sessionId).sort()).toEqual(first.json.saved.map((s) => s.sessionId).sort())
     expect(second.json.skipped.map((s) => s.path).sort()).toEqual(first.json.skipped.map((s) => s.path).sort())
-    expect(listSessions(home)).toHaveLength(first.json.saved.length)
+    expect(cliJson<Session[]>(['list', '--limit', '0']).json).toHaveLength(first.json.saved.length)
   })
 
   test('the human summary counts 0 new on a second run', () => {
-    const result = run(home, ['save', CORPUS])
+    const result = cli(['save', CORPUS])
     expect(result.code).toBe(0)
     expect(result.stdout).toContain(`0 saved, ${first.json.saved.length} unchanged, ${first.json.skipped.length} skipped`)
     expect(result.stdout).toMatch(/skipped\s+\S*SOURCES\.md: /)

@@ -1,24 +1,49 @@
 /**
- * `sess search` through the real CLI, over the corpus: the human and --json output, filters, exit
- * codes, the trash, and a damaged search index found by `sess doctor` and rebuilt by `--fix`.
+ * `sess search` through the real CLI, over the corpus, on both database engines: the human and
+ * --json output, filters, exit codes, the trash, and a damaged search index found by `sess
+ * doctor` and rebuilt by `--fix`.
  */
 import {Database} from 'bun:sqlite'
-import {closeSync, cpSync, openSync, readFileSync, writeSync} from 'node:fs'
+import {closeSync, openSync, readFileSync, writeSync} from 'node:fs'
 import {join} from 'node:path'
-import {beforeAll, describe, expect, it} from 'vitest'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import type {DoctorReport} from '../plugins/cleanup/src/doctor.ts'
+import type {DialectName} from '../src/db/dialect.ts'
 import type {SearchHit} from '../src/search/search.ts'
-import {CORPUS, sess, sessJson, useTempDir} from './helpers/cli.ts'
+import {type CliResult, CORPUS, sess as sessIn, sessJson as sessJsonIn} from './helpers/cli.ts'
+import {DIALECTS, type StoreTarget, storeTarget} from './helpers/dialects.ts'
+import {copyStore, rawSql} from './helpers/store-content.ts'
 
 const HIT_KEYS = ['rank', 'sessionId', 'name', 'kind', 'seq', 'type', 'role', 'tool', 'ts', 'snippet', 'highlights', 'score', 'exact']
 
-describe('sess search', () => {
-  const dir = useTempDir('sess-search-cli-')
-  const home = join(dir.path, 'store')
-  beforeAll(() => {
+/** Damage to the index, per engine: what is done to a copy of the store, and whether a search then fails (otherwise only doctor notices). */
+const DAMAGE: Record<DialectName, [string, (copy: StoreTarget) => Promise<unknown>, boolean][]> = {
+  postgres: [
+    ['its table dropped', (copy) => rawSql(copy, 'drop table search_docs'), true],
+    ['entries deleted', (copy) => rawSql(copy, 'delete from search_docs where seq % 4 = 0'), false],
+  ],
+  sqlite: [
+    ['the FTS table dropped', onSqlite((db) => db.run('drop table search_fts')), true],
+    ['rows of the index deleted', onSqlite((db) => db.run('delete from search_fts where rowid % 3 = 0')), false],
+    ['entries deleted', onSqlite((db) => db.run('delete from search_docs where id % 4 = 0')), false],
+    ['the index\'s stored blocks damaged on disk', onSqlite(corruptIndexBlock), true],
+  ],
+}
+
+describe.each(DIALECTS)('sess search on %s', (dialect) => {
+  let target: StoreTarget
+  let home: string
+  /** The CLI on the store of `target` (or of a copy of it). */
+  const sess = (where: string, args: string[], options: Parameters<typeof sessIn>[2] = {}): CliResult => sessIn(where, args, {...options, env: {...target.env, ...options.env, SESS_HOME: where}})
+  const sessJson = <T>(where: string, args: string[], options: Parameters<typeof sessIn>[2] = {}) => sessJsonIn<T>(where, args, {...options, env: {...target.env, ...options.env, SESS_HOME: where}})
+  const names = (where: string, args: string[]) => sessJson<SearchHit[]>(where, args).json.map((hit) => hit.name)
+  beforeAll(async () => {
+    target = await storeTarget(dialect, 'sess-search-cli-')
+    home = target.home
     const saved = sess(home, ['save', CORPUS])
     expect(saved.code, saved.stderr).toBe(0)
   })
+  afterAll(() => target.remove())
 
   it('prints each hit: session, kind, record number and the snippet; only the snippet marked, and only on a terminal', () => {
     const plain = sess(home, ['search', 'tests', '--limit', '3'])
@@ -79,22 +104,17 @@ describe('sess search', () => {
     expect(names(home, ['search', '"run pytest"', '--limit', '0', '--trash'])).not.toContain(hit!.name)
   })
 
-  describe.each([
-    ['the FTS table dropped', (db: Database) => db.run('drop table search_fts'), true],
-    ['rows of the index deleted', (db: Database) => db.run('delete from search_fts where rowid % 3 = 0'), false],
-    ['entries deleted', (db: Database) => db.run('delete from search_docs where id % 4 = 0'), false],
-    ['the index\'s stored blocks damaged on disk', corruptIndexBlock, true],
-  ] as const)('a search index with %s', (_, damage, searchFails) => {
-    const copy = join(useTempDir('sess-search-damaged-').path, 'store')
-    it('is found by sess doctor (exit 1) and rebuilt by sess doctor --fix', () => {
-      cpSync(home, copy, {recursive: true})
+  describe.each(DAMAGE[dialect])('a search index with %s', (_, damage, searchFails) => {
+    let store: StoreTarget | undefined
+    afterAll(() => store?.remove())
+    it('is found by sess doctor (exit 1) and rebuilt by sess doctor --fix', async () => {
+      store = await copyStore(target)
+      const copy = store.home
+      const env = store.env
+      const sess = (where: string, args: string[]) => sessIn(where, args, {env})
+      const sessJson = <T>(where: string, args: string[]) => sessJsonIn<T>(where, args, {env})
       const before = sessJson<SearchHit[]>(copy, ['search', 'file', '--limit', '0']).json
-      const db = new Database(join(copy, 'sess.db'))
-      try {
-        damage(db)
-      } finally {
-        db.close()
-      }
+      await damage(store)
       const failed = sess(copy, ['search', 'file'])
       if (searchFails) {
         expect(failed.code).toBe(1)
@@ -111,9 +131,16 @@ describe('sess search', () => {
   })
 })
 
-/** The names of the sessions of the hits of `sess search ARGS --json`. */
-function names(home: string, args: string[]): string[] {
-  return sessJson<SearchHit[]>(home, args).json.map((hit) => hit.name)
+/** `damage` done on the SQLite database of a copy of the store. */
+function onSqlite(damage: (db: Database) => void): (copy: StoreTarget) => Promise<void> {
+  return async (copy) => {
+    const db = new Database(join(copy.home, 'sess.db'))
+    try {
+      damage(db)
+    } finally {
+      db.close()
+    }
+  }
 }
 
 /**

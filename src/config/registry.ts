@@ -2,6 +2,7 @@ import {GC_SETTINGS} from '../../plugins/cleanup/src/config.ts'
 import {REDACT_SETTINGS} from '../../plugins/redact/src/config.ts'
 import {SAVE_SETTINGS} from '../../plugins/persistence/src/input/limits.ts'
 import {SESSION_SETTINGS} from '../coordinator/settings.ts'
+import {DATABASE_SETTINGS} from '../db/settings.ts'
 import {InvalidInputError} from '../errors/index.ts'
 import type {SettingType} from './values.ts'
 
@@ -27,7 +28,7 @@ export interface SettingSpec {
 }
 
 /** Every declared setting, by owner. */
-export const SETTINGS: readonly SettingSpec[] = [...SESSION_SETTINGS, ...GC_SETTINGS, ...SAVE_SETTINGS, ...REDACT_SETTINGS]
+export const SETTINGS: readonly SettingSpec[] = [...DATABASE_SETTINGS, ...SESSION_SETTINGS, ...GC_SETTINGS, ...SAVE_SETTINGS, ...REDACT_SETTINGS]
 
 /** Every key `sess config` knows, as patterns (`<kind>`, `<tag>`: any name). */
 export const CONFIG_KEYS: readonly string[] = SETTINGS.map((spec) => spec.key)

@@ -1,12 +1,13 @@
 import ms from 'ms'
+import {describeUrl, isPostgresUrl} from '../db/postgres.ts'
 import {InvalidInputError} from '../errors/index.ts'
 import {parseByteSize} from '../store/output-limit.ts'
 
 /** The types a setting's value can have; each has one text syntax (see {@link parseSettingValue}). */
-export type SettingType = 'duration' | 'duration-or-off' | 'count' | 'size' | 'boolean'
+export type SettingType = 'duration' | 'duration-or-off' | 'count' | 'size' | 'boolean' | 'postgres-url'
 
 /** What a value of each {@link SettingType} reads as: durations and sizes as numbers (ms, bytes). */
-export type SettingValue<T extends SettingType> = T extends 'boolean' ? boolean : T extends 'duration-or-off' ? number | null : number
+export type SettingValue<T extends SettingType> = T extends 'boolean' ? boolean : T extends 'postgres-url' ? string : T extends 'duration-or-off' ? number | null : number
 
 const BOOLEANS: Readonly<Record<string, boolean>> = {false: false, no: false, off: false, '0': false, true: true, yes: true, on: true, '1': true}
 
@@ -17,14 +18,26 @@ const BOOLEANS: Readonly<Record<string, boolean>> = {false: false, no: false, of
  * - `duration-or-off`: a duration, or `off` (returns `null`: never);
  * - `count`: a whole number ≥ 0;
  * - `size`: bytes or a size with a unit (`512KiB`, `5GiB`, `500MB`; see `parseByteSize`); returns bytes ≥ 1;
- * - `boolean`: `true`/`false`, `yes`/`no`, `on`/`off`, `1`/`0` (case-insensitive), as git config reads them.
+ * - `boolean`: `true`/`false`, `yes`/`no`, `on`/`off`, `1`/`0` (case-insensitive), as git config reads them;
+ * - `postgres-url`: a `postgres://` or `postgresql://` URL (libpq's connection URI); returned as is.
  *
  * @param key names the setting in the error.
  * @throws {InvalidInputError} when `text` does not fit the type, naming the key and the accepted forms.
  */
 export function parseSettingValue<T extends SettingType>(key: string, type: T, text: string): SettingValue<T>
-export function parseSettingValue(key: string, type: SettingType, text: string): number | boolean | null {
+export function parseSettingValue(key: string, type: SettingType, text: string): number | boolean | string | null {
   switch (type) {
+    case 'postgres-url':
+      if (!URL.canParse(text)) {
+        // Not quoted: what does not parse cannot have its password taken out.
+        throw new InvalidInputError(`${key} is not a PostgreSQL URL: it does not parse as a URL.`, {
+          hint: 'Give postgres://USER:PASSWORD@HOST:PORT/DATABASE, with a numeric port and any reserved character of the user or password percent-encoded (@ as %40).',
+        })
+      }
+      if (!isPostgresUrl(text)) {
+        throw new InvalidInputError(`${key} ${JSON.stringify(describeUrl(text))} is not a PostgreSQL URL.`, {hint: 'Give postgres://USER:PASSWORD@HOST:PORT/DATABASE.'})
+      }
+      return text
     case 'size':
       return parseByteSize(key, text)
     case 'count':

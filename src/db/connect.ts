@@ -1,38 +1,72 @@
 import {Kysely} from 'kysely'
 import {StorageError} from '../errors/index.ts'
 import type {SearchIndex} from '../search/search-index.ts'
-import {SqliteFts5Index} from '../search/sqlite-fts5.ts'
+import {searchIndexFor} from '../search/indexes.ts'
+import type {DialectName} from './dialect.ts'
+import {connectionFailure, isPostgresUrl, openPostgresPool, POSTGRES_BEGIN_WRITE} from './postgres.ts'
+import {postgresDialect} from './postgres-dialect.ts'
 import type {Database} from './schema.ts'
 import {BunSqliteDialect, damagedDatabase, isSqliteDamage, openSqlite, SQLITE_BEGIN_WRITE, SQLITE_RELAXED_SYNCHRONOUS} from './sqlite.ts'
 
 /** The store's metadata database and what differs between its dialects. */
 export interface MetadataDatabase {
+  dialect: DialectName
   db: Kysely<Database>
-  /** The statement that starts a write transaction (SQLite: `begin immediate`). */
+  /** What starts a write transaction (SQLite: `begin immediate`; PostgreSQL: see {@link POSTGRES_BEGIN_WRITE}). */
   beginWrite: string
   /**
    * The same database, for single-statement writes of lock rows whose commits need not be flushed
-   * before they return (SQLite: a second connection; see {@link SQLITE_RELAXED_SYNCHRONOUS}).
+   * before they return (SQLite: a second connection with `synchronous=NORMAL`, see
+   * {@link SQLITE_RELAXED_SYNCHRONOUS}; PostgreSQL: a second pool with `synchronous_commit=off`).
    */
   relaxedDb: Kysely<Database>
   /**
-   * Closes both connections' database handles, releasing their file descriptors; call it after
-   * destroying both Kyselys (Kysely's driver closes a handle only once it has used it, so a
-   * connection that ran no query would otherwise stay open). Idempotent.
+   * Releases the database's handles once both Kyselys are destroyed (SQLite: Kysely's driver
+   * closes a handle only once it has used it, so a connection that ran no query would otherwise
+   * stay open; PostgreSQL: nothing, destroying a Kysely ends its pool). Idempotent.
    */
   close: () => void
-  /** The full-text index of transcripts (SQLite: FTS5). */
+  /** Destroys both Kyselys, then {@link close}s. */
+  destroy: () => Promise<void>
+  /** The full-text index of transcripts (SQLite: FTS5; PostgreSQL: `tsvector`). */
   search: SearchIndex
 }
 
 /**
- * Connects Kysely to the store's metadata database: the embedded SQLite file at `path`.
- * (PostgreSQL arrives here, behind the same `Kysely<Database>`, when `SESS_DATABASE_URL` is set.)
+ * Connects Kysely to the store's metadata database: the embedded SQLite file at `location`, or,
+ * when `location` is a `postgres://` URL, that PostgreSQL database (checked with one query).
  *
- * @throws {StorageError} when the file cannot be opened (a symlink in its place or its -wal's,
- *   permissions) or is damaged or not a database.
+ * @throws {StorageError} when the database cannot be opened or reached: for SQLite a symlink in
+ *   its place or its -wal's, permissions, a damaged file or not a database; for PostgreSQL a
+ *   server that does not answer, wrong credentials, a database that does not exist (each named,
+ *   with the fix).
  */
-export function connectDatabase(path: string): MetadataDatabase {
+export async function connectDatabase(location: string): Promise<MetadataDatabase> {
+  return isPostgresUrl(location) ? connectPostgres(location) : connectSqlite(location)
+}
+
+function assemble(dialect: DialectName, beginWrite: string, db: Kysely<Database>, relaxedDb: Kysely<Database>, close: () => void): MetadataDatabase {
+  const destroy = async () => {
+    await Promise.all([db.destroy(), relaxedDb.destroy()])
+    close()
+  }
+  return {beginWrite, close, db, destroy, dialect, relaxedDb, search: searchIndexFor(dialect)}
+}
+
+async function connectPostgres(url: string): Promise<MetadataDatabase> {
+  const db = new Kysely<Database>({dialect: postgresDialect(openPostgresPool(url), url)})
+  const relaxedDb = new Kysely<Database>({dialect: postgresDialect(openPostgresPool(url, 'off'), url)})
+  const database = assemble('postgres', POSTGRES_BEGIN_WRITE, db, relaxedDb, () => undefined)
+  try {
+    await db.selectNoFrom((eb) => eb.lit(1).as('one')).execute()
+  } catch (error) {
+    await database.destroy()
+    throw connectionFailure(error, url)
+  }
+  return database
+}
+
+function connectSqlite(path: string): MetadataDatabase {
   try {
     const main = openSqlite(path)
     let relaxed
@@ -47,7 +81,7 @@ export function connectDatabase(path: string): MetadataDatabase {
       main.close(false)
       relaxed.close(false)
     }
-    return {beginWrite: SQLITE_BEGIN_WRITE, close, db: kysely(main), relaxedDb: kysely(relaxed), search: new SqliteFts5Index()}
+    return assemble('sqlite', SQLITE_BEGIN_WRITE, kysely(main), kysely(relaxed), close)
   } catch (error) {
     if (isSqliteDamage(error)) throw damagedDatabase(path, error)
     const code = (error as NodeJS.ErrnoException).code

@@ -22,7 +22,7 @@ async function appliedNames(db: Kysely<Database>): Promise<string[] | undefined>
     const rows = await sql<{name: string}>`select name from kysely_migration`.execute(db)
     return rows.rows.map((row) => row.name)
   } catch (error) {
-    if (/no such table/.test((error as Error).message)) return undefined // no migration table yet: a new store
+    if (/no such table|does not exist/.test((error as Error).message)) return undefined // no migration table yet: a new store
     throw error
   }
 }
@@ -30,7 +30,9 @@ async function appliedNames(db: Kysely<Database>): Promise<string[] | undefined>
 /**
  * Brings the schema up to date, as every command does on first use. Cheap when nothing is
  * pending (one indexed read). Migrations run under an exclusive file lock (`lockPath`), since
- * SQLite DDL is not transactional in Kysely's migrator and two processes may open a new store at once.
+ * SQLite DDL is not transactional in Kysely's migrator and two processes may open a new store at
+ * once. On PostgreSQL, Kysely's migrator also holds an advisory lock and runs each migration in a
+ * transaction of its own, so two machines sharing the database never migrate it at once.
  *
  * @returns the names of the migrations applied now (empty when already current).
  * @throws {StorageError} when the database holds migrations this sess does not know (a newer

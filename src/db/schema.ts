@@ -16,6 +16,7 @@ export interface Database {
   current_sessions: CurrentSessionsTable
   search_docs: SearchDocsTable
   search_fts: SearchFtsTable
+  blob_chunks: BlobChunksTable
 }
 
 /** One row per session: the index `sess list` reads. */
@@ -192,4 +193,17 @@ export interface SearchDocsTable {
 export interface SearchFtsTable {
   rowid: number
   text: string
+}
+
+/**
+ * The content of blobs in the database, for a store shared on PostgreSQL: chunk `seq` (0, 1, …)
+ * of blob `blob` of a session. Empty on SQLite, where blobs are files.
+ */
+export interface BlobChunksTable {
+  session_id: string
+  blob: string
+  seq: number
+  data: Uint8Array
+  /** When gc or doctor set the blob aside as an orphan (ms); `null`: not quarantined. */
+  quarantined_at: number | null
 }

@@ -4,7 +4,7 @@ import type {Database} from '../db/schema.ts'
 import {LockError} from '../errors/index.ts'
 import type {StoreContext} from '../store/context.ts'
 import {describeHolder, sessionName} from './describe.ts'
-import {type LockRow, readLock} from './table.ts'
+import {type LockRow, readLockForWrite} from './table.ts'
 import type {LeaseRef} from './token.ts'
 
 /**
@@ -28,11 +28,13 @@ export class LockBusyError extends LockError {
  *   `SESS_LOCK_TOKEN`) may write only while that lease is the current one and unexpired;
  * - any other writer may write only while no unexpired lease holds the lock.
  *
+ * No lease can be granted between this check and the commit of `trx` (see `readLockForWrite`).
+ *
  * @throws {LockError} when this store's lease was lost: taken over, released or expired.
  * @throws {LockBusyError} when another lease holds the lock.
  */
 export async function checkFence(ctx: StoreContext, trx: Kysely<Database>, sessionId: string): Promise<void> {
-  const row = await readLock(ctx, trx, sessionId)
+  const row = await readLockForWrite(ctx, trx, sessionId)
   const now = ctx.now()
   const own = ctx.leases.get(sessionId)
   if (own) {

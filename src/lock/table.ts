@@ -8,6 +8,14 @@ import type {LeaseRef} from './token.ts'
  * The `locks` table: every statement sess runs on it. Each write is one statement, so it is atomic
  * on its own; a takeover is a compare-and-swap on the row exactly as it was read, so that of two
  * processes taking over the same stale lock only one can win.
+ *
+ * On PostgreSQL (READ COMMITTED) a statement that waits for a row lock re-checks its conditions on
+ * the row as committed, so a grant (an upsert whose update needs `lease_id is null`) and a
+ * compare-and-swap keep that guarantee. Writes to a session and new leases on its lock are ordered
+ * as on SQLite, where both need the database's one write lock: a write transaction locks the
+ * session's row before its fencing check ({@link readLockForWrite}) and a grant or takeover takes
+ * that row `FOR SHARE`, so it waits for a write in progress to commit. The next holder thus reads
+ * every write made under the lease before it; none lands after its grant.
  */
 
 /** A row of `locks`. */
@@ -27,6 +35,24 @@ export interface Grant {
 export async function readLock(ctx: StoreContext, executor: Kysely<Database>, sessionId: string): Promise<LockRow | undefined> {
   const result = await ctx.prepared.execute(executor, 'lock.read', (param) => executor.selectFrom('locks').selectAll().where('session_id', '=', param('id')), {id: sessionId})
   return result.rows[0]
+}
+
+/**
+ * The lock row of `sessionId` as a write transaction `trx` sees it before it writes to the session
+ * (see `checkFence`). On PostgreSQL the session's row is locked too (`FOR NO KEY UPDATE`, the lock
+ * an update of its counters takes anyway), until `trx` ends: grants and takeovers of its lock wait
+ * for the write (see the top of this file). SQLite's write transaction holds the whole database.
+ */
+export async function readLockForWrite(ctx: StoreContext, trx: Kysely<Database>, sessionId: string): Promise<LockRow | undefined> {
+  if (ctx.dialect === 'sqlite') return readLock(ctx, trx, sessionId)
+  const result = await ctx.prepared.execute(
+    trx,
+    'lock.read.write',
+    (param) => trx.selectFrom('sessions').leftJoin('locks', 'locks.session_id', 'sessions.id').selectAll('locks').where('sessions.id', '=', param('id')).forNoKeyUpdate('sessions'),
+    {id: sessionId},
+  )
+  const row = result.rows[0]
+  return row?.session_id ? (row as LockRow) : undefined
 }
 
 /**
@@ -57,7 +83,8 @@ export async function grantIfFree(
             .selectFrom('sessions')
             .select(['id', eb.lit(1).as('token'), ...columns.map((name) => eb.val(lease[name]).as(name))])
             .where(column, '=', param('ref'))
-            .where('trashed_at', 'is', null),
+            .where('trashed_at', 'is', null)
+            .$if(ctx.dialect === 'postgres', (query) => query.forShare()),
         )
         .onConflict((conflict) =>
           conflict
@@ -87,13 +114,13 @@ export async function takeOver(ctx: StoreContext, executor: Kysely<Database>, se
       ? await ctx.prepared.execute(
           executor,
           'lock.clear',
-          (param) => whereUnchanged(executor.updateTable('locks').set((eb) => ({lease_id: null, released_at: param('now'), token: eb('token', '+', 1)})), param).returning('token'),
+          (param) => whereUnchanged(ctx, executor.updateTable('locks').set((eb) => ({lease_id: null, released_at: param('now'), token: eb('token', '+', 1)})), param).returning('token'),
           {...unchanged, now},
         )
       : await ctx.prepared.execute(
           executor,
           'lock.takeover',
-          (param) => whereUnchanged(executor.updateTable('locks').set((eb) => ({...leaseColumns(param), token: eb('token', '+', 1)})), param).returning('token'),
+          (param) => whereUnchanged(ctx, executor.updateTable('locks').set((eb) => ({...leaseColumns(param), token: eb('token', '+', 1)})), param).returning('token'),
           {...unchanged, ...grantValues(grant)},
         )
   const row = result.rows[0]
@@ -167,13 +194,18 @@ function grantValues(grant: Grant): Record<string, unknown> {
   return {boot: holder.bootId, expires: now + ttl, host: holder.host, lease: leaseId, now, pid: holder.pid, start: holder.startTime, ttl}
 }
 
-/** Narrows an update of `locks` to the row as it was read (`seen*` parameters); the lease compared through `coalesce`, portable for a null. */
-function whereUnchanged<Q extends UpdateQueryBuilder<Database, 'locks', 'locks', UpdateResult>>(query: Q, param: (name: string) => never): Q {
+/**
+ * Narrows an update of `locks` to the row as it was read (`seen*` parameters); the lease compared
+ * through `coalesce`, portable for a null. On PostgreSQL it also takes the session's row `FOR
+ * SHARE`, waiting for a write in progress (see the top of this file).
+ */
+function whereUnchanged<Q extends UpdateQueryBuilder<Database, 'locks', 'locks', UpdateResult>>(ctx: StoreContext, query: Q, param: (name: string) => never): Q {
   return query
     .where('session_id', '=', param('id'))
     .where('token', '=', param('seenToken'))
     .where('expires_at', '=', param('seenExpires'))
-    .where((eb) => eb(eb.fn.coalesce('lease_id', sql.lit('')), '=', param('seenLease'))) as Q
+    .where((eb) => eb(eb.fn.coalesce('lease_id', sql.lit('')), '=', param('seenLease')))
+    .$if(ctx.dialect === 'postgres', (update) => update.where((eb) => eb.exists(eb.selectFrom('sessions').select('sessions.id').whereRef('sessions.id', '=', 'locks.session_id').forShare()))) as Q
 }
 
 /** The columns a grant sets (besides the session and the token), each bound to a parameter of {@link grantValues}. */

@@ -1,6 +1,6 @@
 import {readFileSync} from 'node:fs'
-import {hostname} from 'node:os'
 import type {LockHolder, SessionOwner} from '../session/types.ts'
+import {hostId} from './host.ts'
 
 /** What the kernel says of a process: its state letter and start time. */
 export interface ProcessStat {
@@ -59,19 +59,26 @@ export function bootId(): string | null {
   return cachedBootId
 }
 
-/** The calling process as a session owner: host name, pid and start time. */
+/**
+ * The calling process as a session owner: host identity, pid and start time.
+ *
+ * @throws {InvalidInputError} when `$SESS_HOST_ID` is invalid (see `hostId`).
+ */
 export function currentOwner(): SessionOwner {
   const {host, pid, startTime} = lockHolder()
   return {host, pid, startTime}
 }
 
 /**
- * Process `pid` of this host (default: the calling process) as a lock holder: host, pid, start
- * time and boot id, which together tell a live holder from a dead one whose pid was reused.
+ * Process `pid` of this host (default: the calling process) as a lock holder: host identity (see
+ * `hostId`), pid, start time and boot id, which together tell a live holder from a dead one whose
+ * pid was reused.
+ *
+ * @throws {InvalidInputError} when `$SESS_HOST_ID` is invalid.
  */
 export function lockHolder(pid = process.pid): LockHolder {
-  if (pid !== process.pid) return {bootId: bootId(), host: hostname(), pid, startTime: processStartTime(pid)}
-  ownHolder ??= Object.freeze({bootId: bootId(), host: hostname(), pid, startTime: processStartTime(pid)})
+  if (pid !== process.pid) return {bootId: bootId(), host: hostId(), pid, startTime: processStartTime(pid)}
+  ownHolder ??= Object.freeze({bootId: bootId(), host: hostId(), pid, startTime: processStartTime(pid)})
   return ownHolder
 }
 

@@ -2,14 +2,13 @@ import {type Kysely, type RawBuilder, sql} from 'kysely'
 import {PreparedQueries} from '../db/prepared.ts'
 import type {Database} from '../db/schema.ts'
 import {StorageError} from '../errors/index.ts'
-import type {SessionRecord} from '../session/types.ts'
 import type {ParsedQuery} from './query.ts'
 import type {IndexEntry, IndexFilter, IndexHit, SearchIndex} from './search-index.ts'
+import {forEachStoredRecord} from './stored-records.ts'
 import {recordText} from './text.ts'
 
-/** Rows per multi-row INSERT, and records read per page by a rebuild. */
+/** Rows per multi-row INSERT. */
 const BATCH = 200
-const REBUILD_PAGE = 2_000
 /** A limited query first looks at this many times `limit` best-ranked matches, and at least {@link MIN_CANDIDATES}. */
 const OVERSAMPLE = 10
 const MIN_CANDIDATES = 200
@@ -186,25 +185,7 @@ export class SqliteFts5Index implements SearchIndex {
 
   async rebuild(trx: Kysely<Database>): Promise<number> {
     for (const statement of DDL) await sql.raw(statement).execute(trx)
-    let indexed = 0
-    let last: {session_id: string; seq: number} | undefined
-    for (;;) {
-      const page = await trx
-        .selectFrom('records')
-        .select(['session_id', 'seq', 'body'])
-        .$if(last !== undefined, (q) => q.where((eb) => eb(eb.refTuple('session_id', 'seq'), '>', eb.tuple(last!.session_id, last!.seq))))
-        .orderBy('session_id')
-        .orderBy('seq')
-        .limit(REBUILD_PAGE)
-        .execute()
-      await this.index(
-        trx,
-        page.map((row) => ({record: parseBody(row.body), sessionId: row.session_id, seq: Number(row.seq)})),
-      )
-      indexed += page.length
-      if (page.length < REBUILD_PAGE) return indexed
-      last = page.at(-1)!
-    }
+    return forEachStoredRecord(trx, (entries) => this.index(trx, entries))
   }
 
   async check(db: Kysely<Database>): Promise<string[]> {
@@ -249,14 +230,6 @@ function toHit(row: {session_id: string; name: string; kind: string; seq: number
  */
 function fts5String(words: readonly string[]): string {
   return `"${words.join(' ').replaceAll('"', '""')}"`
-}
-
-function parseBody(body: string): SessionRecord {
-  try {
-    return JSON.parse(body) as SessionRecord
-  } catch {
-    return {data: null, name: '', type: 'event'} // a damaged row: indexed without text, and kept in the count
-  }
 }
 
 /** A failure of the index's own tables as a {@link StorageError} naming the fix; any other failure as it is. */

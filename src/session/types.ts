@@ -5,6 +5,7 @@ export type EpochMs = number
 
 /** The process that owns a live session: enough to tell whether it is still alive. */
 export interface SessionOwner {
+  /** The identity of its host (`hostId` in src/os/host.ts): only that host can prove it dead. */
   host: string
   pid: number
   /** Process start time as the kernel reports it (`/proc/<pid>/stat` field 22, clock ticks), if known. */

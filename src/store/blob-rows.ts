@@ -1,5 +1,4 @@
-import {StorageError} from '../errors/index.ts'
-import {type BlobColumnsOfRow, blobRefOf} from './blob-store.ts'
+import {type BlobColumnsOfRow, blobRefOf, isMissingBlob} from './blob-store.ts'
 import type {StoreContext} from './context.ts'
 
 /** How often {@link readBlobOfRow} reads a row again after its file went away. */
@@ -20,15 +19,11 @@ export async function readBlobOfRow<R extends BlobColumnsOfRow>(ctx: Pick<StoreC
     try {
       return {bytes: await ctx.blobs.get(sessionId, blobRefOf(row)), row}
     } catch (error) {
-      if (attempt >= ATTEMPTS || !isMissing(error)) throw error
+      if (attempt >= ATTEMPTS || !isMissingBlob(error)) throw error
       const again = await load()
       if (again?.blob === row.blob) throw error
       row = again
     }
   }
   return undefined
-}
-
-function isMissing(error: unknown): boolean {
-  return error instanceof StorageError && (error.cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT'
 }

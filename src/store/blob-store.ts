@@ -1,4 +1,5 @@
 import type {VersionsTable} from '../db/schema.ts'
+import {StorageError} from '../errors/index.ts'
 
 /** How a blob file is encoded: `zstd` (RFC 8878) or `gzip` (RFC 1952); absent, `null` or `identity`: as is. */
 export type BlobCodec = 'identity' | 'zstd' | 'gzip'
@@ -21,7 +22,9 @@ export interface BlobRef {
 /**
  * Durable storage of immutable byte strings (saved originals, snapshots), per session. A blob is
  * wholly there or not there after a crash at any instant. The persistence plugin provides the
- * file implementation; the index (metadata database) says which blobs are live.
+ * implementations: files in the home (`FileBlobStore`, beside SQLite) and rows in the database
+ * (`PostgresBlobStore`, for a store shared on PostgreSQL); the index (metadata database) says
+ * which blobs are live.
  */
 export interface BlobStore {
   /** Writes `bytes` durably; returns once they survive a crash. */
@@ -30,13 +33,32 @@ export interface BlobStore {
    * Reads a blob back, decodes it (`ref.codec`), and checks the SHA-256 of the file as stored and
    * of the bytes decoded.
    *
-   * @throws {StorageError} when it is missing, cannot be decoded, or a checksum does not match.
+   * @throws {StorageError} when it is missing (see {@link isMissingBlob}), cannot be decoded, or a checksum does not match.
    */
   get(sessionId: string, ref: BlobRef): Promise<Uint8Array>
   /** Deletes one blob; a missing one is not an error. */
   delete(sessionId: string, blob: string): Promise<void>
   /** Deletes every blob of a session. */
   deleteSession(sessionId: string): Promise<void>
+}
+
+/**
+ * The error of a blob that is not there (its rows gone), for a blob store that keeps no files: its
+ * cause has the code `ENOENT`, as the error of a missing blob file has, so that readers treat both
+ * alike (see {@link isMissingBlob}).
+ *
+ * @param where names the blob.
+ */
+export function missingBlob(where: string): StorageError {
+  return new StorageError(`Content of ${where} is missing.`, {
+    cause: Object.assign(new Error(`no content for ${where}`), {code: 'ENOENT'}),
+    hint: 'It was deleted after its row was read, or outside sess; `sess doctor` reports rows whose content is missing.',
+  })
+}
+
+/** Whether `error` says that a blob is not there (a missing file, or {@link missingBlob}). */
+export function isMissingBlob(error: unknown): boolean {
+  return error instanceof StorageError && (error.cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT'
 }
 
 /** SHA-256 of `bytes`, lowercase hex, as {@link BlobRef.sha256} holds it. */

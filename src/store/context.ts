@@ -1,6 +1,7 @@
 import {CompiledQuery, type Insertable, type Kysely, type Selectable} from 'kysely'
 import {monotonicFactory} from 'ulid'
 import type {LifecycleBus} from '../bus/index.ts'
+import type {DialectName} from '../db/dialect.ts'
 import {PreparedQueries} from '../db/prepared.ts'
 import type {Database, SessionsTable} from '../db/schema.ts'
 import {ConflictError, InvalidInputError, NotFoundError, SessError, StorageError} from '../errors/index.ts'
@@ -10,7 +11,8 @@ import type {LeaseRef} from '../lock/token.ts'
 import type {SearchIndex} from '../search/search-index.ts'
 import {isSessionId} from '../session/names.ts'
 import type {BlobStore} from './blob-store.ts'
-import {ContentLock} from './content-lock.ts'
+import {ContentLock} from './locks/content-lock.ts'
+import type {LockSpace} from './locks/lock-space.ts'
 import {DEFAULT_OUTPUT_LIMIT} from './output-limit.ts'
 
 const COMMIT = CompiledQuery.raw('commit')
@@ -32,6 +34,8 @@ export type SessionRow = Selectable<SessionsTable>
 
 /** What a {@link StoreContext} is built from. */
 export interface StoreContextParts {
+  /** The engine of the metadata database. */
+  dialect: DialectName
   db: Kysely<Database>
   beginWrite: string
   /** The database again, for lock rows: commits not flushed (see `MetadataDatabase.relaxedDb`). */
@@ -47,14 +51,16 @@ export interface StoreContextParts {
   outputLimit?: number
   /** Releases the database's handles once both Kyselys are destroyed (see `MetadataDatabase.close`). */
   closeDatabase: () => void
-  /** The store-wide lock file on content (see {@link ContentLock}). */
-  contentLock: string
+  /** Where the store-wide locks live (flock files, or advisory locks in PostgreSQL); closed with the store. */
+  locks: LockSpace
   /** The full-text index of transcripts, written in the same transactions as the records. */
   search: SearchIndex
 }
 
 /** What the store's operations share: the database, blobs, bus, clock, leases and the write path. */
 export class StoreContext {
+  /** The engine of the metadata database: `postgres` when the store is shared (DESIGN §8). */
+  readonly dialect: DialectName
   readonly db: Kysely<Database>
   readonly blobs: BlobStore
   readonly bus: LifecycleBus
@@ -70,6 +76,8 @@ export class StoreContext {
   readonly leases = new Map<string, LeaseRef>()
   /** How long a write that holds no lease waits for another holder's lock, ms. */
   readonly lockWait: number
+  /** The store-wide locks: `content` (through {@link content}) and `gc`. */
+  readonly locks: LockSpace
   /** Held shared by a write from its blob's first byte until its row commits; exclusive by a sweep for litter. */
   readonly content: ContentLock
   /** The full-text index of transcripts: every write of records indexes them in its own transaction. */
@@ -81,6 +89,7 @@ export class StoreContext {
   #closed = false
 
   constructor(parts: StoreContextParts) {
+    this.dialect = parts.dialect
     this.db = parts.db
     this.outputLimit = parts.outputLimit ?? DEFAULT_OUTPUT_LIMIT
     this.#beginWrite = CompiledQuery.raw(parts.beginWrite)
@@ -90,18 +99,23 @@ export class StoreContext {
     this.now = parts.now
     this.lockWait = parts.lockWait
     this.#closeDatabase = parts.closeDatabase
-    this.content = new ContentLock(parts.contentLock)
+    this.locks = parts.locks
+    this.content = new ContentLock(parts.locks)
     this.search = parts.search
     for (const lease of parts.adoptedLeases) this.leases.set(lease.sessionId, lease)
   }
 
-  /** Runs what was registered with {@link beforeClose} (e.g. releasing held leases), then closes the database. Idempotent. */
+  /** Runs what was registered with {@link beforeClose} (e.g. releasing held leases), then closes the database and the lock space. Idempotent. */
   async close(): Promise<void> {
     if (this.#closed) return
     await Promise.allSettled([...this.#beforeClose].map((run) => run()))
     this.#closed = true
-    await Promise.all([this.db.destroy(), this.#relaxedDb.destroy()])
-    this.#closeDatabase()
+    try {
+      await Promise.all([this.db.destroy(), this.#relaxedDb.destroy()])
+      this.#closeDatabase()
+    } finally {
+      await this.locks.close()
+    }
   }
 
   /**

@@ -8,13 +8,13 @@ export interface StoreLayout {
   home: string
   /** The metadata database (SQLite). */
   database: string
-  /** Blob files: saved originals and snapshots. */
+  /** Blob files: saved originals and snapshots (on PostgreSQL they are rows of `blob_chunks` instead). */
   blobs: string
   /** Taken (flock) while migrations run. */
   migrateLock: string
-  /** Shared by writers of content, exclusive by a sweep for litter (see `ContentLock`). */
+  /** Shared by writers of content, exclusive by a sweep for litter (see `ContentLock`); on PostgreSQL an advisory lock instead (see `AdvisoryLockSpace`). */
   contentLock: string
-  /** Taken (flock) by a `sess gc` run, so that two never overlap. */
+  /** Taken (flock) by a `sess gc` run, so that two never overlap; on PostgreSQL an advisory lock instead. */
   gcLock: string
   /** Where `sess gc` and `sess doctor --fix` move what they cannot repair, for the trash's grace period. */
   quarantine: string

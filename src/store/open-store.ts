@@ -1,6 +1,6 @@
-import {closeSync, constants, openSync} from 'node:fs'
 import {locking} from '../../plugins/locking/src/plugin.ts'
 import {FileBlobStore} from '../../plugins/persistence/src/blobs/file-blob-store.ts'
+import {PostgresBlobStore} from '../../plugins/persistence/src/blobs/postgres-blob-store.ts'
 import {persistence} from '../../plugins/persistence/src/plugin.ts'
 import {redact} from '../../plugins/redact/src/plugin.ts'
 import {replay} from '../../plugins/replay/src/plugin.ts'
@@ -9,10 +9,14 @@ import {readConfig} from '../config/file.ts'
 import {sessionSettings} from '../coordinator/settings.ts'
 import {connectDatabase} from '../db/connect.ts'
 import {assertSchemaNotNewer, migrateToLatest} from '../db/migrate.ts'
-import {StorageError} from '../errors/index.ts'
+import {isPostgresUrl} from '../db/postgres.ts'
+import {databaseLocation} from '../db/settings.ts'
 import {checkWait} from '../lock/options.ts'
 import {parseLeaseToken} from '../lock/token.ts'
 import {prepareHome, resolveHome, storeLayout} from './home.ts'
+import {AdvisoryLockSpace} from './locks/advisory-lock-space.ts'
+import {FileLockSpace} from './locks/file-lock-space.ts'
+import type {LockSpace} from './locks/lock-space.ts'
 import {assertOutputLimit, OUTPUT_LIMIT_ENV, parseByteSize} from './output-limit.ts'
 import {Store} from './store.ts'
 
@@ -37,6 +41,12 @@ export interface OpenStoreOptions {
    * (a size such as `1MiB`), else the setting `sessions.maxBuffer`, else 10 MiB.
    */
   outputLimit?: number
+  /**
+   * A `postgres://` URL: keep the index, the locks and the content in that PostgreSQL database,
+   * shared by every machine that uses it; default `$SESS_DATABASE_URL`, else the setting
+   * `database.url`, else the embedded SQLite file `sess.db` in the home directory.
+   */
+  databaseUrl?: string
   /** Migrate the schema on open (default `true`); `sess migrate` opens without, to report what it applies. */
   autoMigrate?: boolean
   /** How long a write that holds no lease waits for a session locked by someone else, ms; default {@link DEFAULT_LOCK_WAIT}. */
@@ -58,6 +68,7 @@ export const DEFAULT_LOCK_WAIT = 10_000
  * @throws {InvalidInputError} when `SESS_LOCK_TOKEN` (or `lockTokens`) holds something other than lease tokens.
  * @throws {InvalidInputError} for an invalid `outputLimit`, `$SESS_OUTPUT_LIMIT` or `sessions.maxBuffer`.
  * @throws {StorageError} when `config.json` cannot be read (only when the output bound comes from it).
+ * @throws {InvalidInputError} when `databaseUrl`, `$SESS_DATABASE_URL` or `database.url` is not a PostgreSQL URL.
  * @throws {StorageError} when the home is a symlink, belongs to another user, is not writable or
  *   cannot be created, or the database cannot be opened, is damaged, or has a newer schema (also
  *   with `autoMigrate: false`: nothing is ever read from a schema this sess does not know).
@@ -77,38 +88,27 @@ export async function openStore(options: OpenStoreOptions = {}): Promise<Store> 
   const warnings = prepareHome(home)
   const layout = storeLayout(home)
   outputLimit ??= sessionSettings(readConfig(layout)).maxBuffer
-  ensureFile(layout.contentLock)
-  const {beginWrite, close: closeDatabase, db, relaxedDb, search} = connectDatabase(layout.database)
+  const location = databaseLocation(layout.database, () => readConfig(layout), options.databaseUrl)
+  // The lock files first: a store that is read-only to this user is named as such before its database is touched.
+  const fileLocks = isPostgresUrl(location) ? undefined : new FileLockSpace(layout)
+  const database = await connectDatabase(location)
+  const {beginWrite, close: closeDatabase, db, dialect, relaxedDb, search} = database
+  // Content and store-wide locks where every user of the database reaches them: rows and advisory
+  // locks in a shared PostgreSQL database, files and flocks in the home beside SQLite.
+  const shared = dialect === 'postgres'
+  let locks: LockSpace
   try {
     if (options.autoMigrate ?? true) await migrateToLatest(db, layout.migrateLock)
     else await assertSchemaNotNewer(db)
+    locks = fileLocks ?? new AdvisoryLockSpace(location)
   } catch (error) {
-    await Promise.all([db.destroy(), relaxedDb.destroy()])
-    closeDatabase()
+    await database.destroy()
     throw error
   }
+  const blobs = shared ? new PostgresBlobStore(db) : new FileBlobStore(layout.blobs)
   const bus = new LifecycleBus(options.onPluginError)
   for (const plugin of options.plugins ?? DEFAULT_PLUGINS) await bus.use(plugin)
-  const blobs = new FileBlobStore(layout.blobs)
-  return new Store({adoptedLeases, beginWrite, blobs, bus, closeDatabase, contentLock: layout.contentLock, db, home, lockWait, migrateLock: layout.migrateLock, now: options.now ?? Date.now, outputLimit, relaxedDb, search, warnings})
-}
-
-/** Creates `path` (0600, never through a symlink) if missing, so that taking a lock on it later creates nothing; opens it for writing either way, as the lock will. */
-function ensureFile(path: string): void {
-  try {
-    closeSync(openSync(path, constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW, 0o600))
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code
-    throw new StorageError(`Cannot open ${path} for writing: ${(error as Error).message}`, {
-      cause: error,
-      hint:
-        code === 'ELOOP'
-          ? 'A symlink stands in its place; sess never follows symlinks in its store. Move it away.'
-          : code === 'EACCES' || code === 'EPERM' || code === 'EROFS'
-            ? 'The store is read-only to you: make its files writable again (chmod u+w), or pass --home to another store.'
-            : 'Check the store directory and its files.',
-    })
-  }
+  return new Store({adoptedLeases, beginWrite, blobs, bus, closeDatabase, db, dialect, home, lockWait, locks, migrateLock: layout.migrateLock, now: options.now ?? Date.now, outputLimit, relaxedDb, search, warnings})
 }
 
 /** The tokens in `SESS_LOCK_TOKEN` (comma-separated; empty entries ignored). */

@@ -46,8 +46,9 @@ export interface StoreParts extends StoreContextParts {
  * its name wherever a `ref` is taken.
  *
  * Durability: a write resolves once it is committed — a SQLite WAL commit with `synchronous=FULL`
- * for index and transcript rows, an fsynced temp file renamed into place for blobs — and is then
- * wholly there after a crash at any instant; one that had not resolved is wholly absent.
+ * for index and transcript rows, an fsynced temp file renamed into place for blobs; on PostgreSQL
+ * a synchronous commit for both — and is then wholly there after a crash at any instant; one that
+ * had not resolved is wholly absent.
  *
  * @example
  * ```ts

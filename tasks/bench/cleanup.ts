@@ -51,7 +51,7 @@ export function timeCli(repo: string, home: string, args: string[], allowed: num
 export async function generateImported(home: string, count: number, content = lorem): Promise<number> {
   await (await openStore({home})).close()
   const layout = storeLayout(home)
-  const {close, db, relaxedDb} = connectDatabase(layout.database)
+  const {db, destroy} = await connectDatabase(layout.database)
   const newId = monotonicFactory()
   const old = Date.now() - 60 * DAY_MS
   let bytes = 0
@@ -99,8 +99,7 @@ export async function generateImported(home: string, count: number, content = lo
       }
     })
   } finally {
-    await Promise.all([db.destroy(), relaxedDb.destroy()])
-    close()
+    await destroy()
   }
   return bytes
 }

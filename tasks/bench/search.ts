@@ -78,7 +78,7 @@ function conversation(n: number, next: () => number): SessionRecord[] {
  */
 async function generate(home: string, exportDir: string, count: number): Promise<{records: number; textBytes: number}> {
   await (await openStore({home})).close()
-  const {close, db, relaxedDb, search} = connectDatabase(storeLayout(home).database)
+  const {db, destroy, search} = await connectDatabase(storeLayout(home).database)
   const newId = monotonicFactory()
   const next = random(42)
   const now = Date.now()
@@ -112,8 +112,7 @@ async function generate(home: string, exportDir: string, count: number): Promise
       }
     })
   } finally {
-    await Promise.all([db.destroy(), relaxedDb.destroy()])
-    close()
+    await destroy()
   }
   return {records, textBytes}
 }

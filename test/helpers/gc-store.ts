@@ -46,17 +46,19 @@ export const GC_FIXTURES: readonly GcFixture[] = [
 ]
 
 /**
- * Fills a new store at `home` with {@link GC_FIXTURES} and returns it open, with its clock at
- * `now` (default {@link GC_NOW}; `clock.now` may be moved on) and the live lock held. Pass
- * `Date.now()` when other processes (the CLI) judge the store by the real clock.
+ * Fills a new store at `home` (its database at `databaseUrl`, when given) with
+ * {@link GC_FIXTURES} and returns it open, with its clock at `now` (default {@link GC_NOW};
+ * `clock.now` may be moved on) and the live lock held. Pass `Date.now()` when other processes (the
+ * CLI) judge the store by the real clock.
  */
-export async function generateGcStore(home: string, now = GC_NOW): Promise<{store: Store; clock: {now: number}}> {
+export async function generateGcStore(home: string, now = GC_NOW, databaseUrl?: string): Promise<{store: Store; clock: {now: number}}> {
   const clock = {now}
-  const store = await openStore({home, now: () => clock.now})
+  const store = await openStore({databaseUrl, home, now: () => clock.now})
   for (const fixture of GC_FIXTURES) {
     clock.now = now - fixture.days * DAY
     if (fixture.deadOwner) {
-      const child = Bun.spawnSync([process.execPath, OWNER_CHILD, home, String(clock.now), fixture.name, fixture.kind, fixture.status])
+      const env = databaseUrl === undefined ? process.env : {...process.env, SESS_DATABASE_URL: databaseUrl}
+      const child = Bun.spawnSync([process.execPath, OWNER_CHILD, home, String(clock.now), fixture.name, fixture.kind, fixture.status], {env})
       if (child.exitCode !== 0) throw new Error(`owner-child failed: ${child.stderr.toString()}`)
       continue
     }

@@ -1,14 +1,17 @@
 /**
  * A lock contender for the multi-process lock tests (`test/locks.test.ts`). One process per
- * contender, each with its own store on the shared home, as separate applications would have.
- * It reports on stdout, one line per event, written only after the call it reports resolved.
+ * contender, each with its own store on the shared home (and the database `$SESS_DATABASE_URL`
+ * names, if any), as separate applications would have; `$SESS_HOST_ID` makes it a process of
+ * another host. It reports on stdout, one line per event, written only after the call it
+ * reports resolved.
  *
  *   bun test/helpers/lock-child.ts count HOME SESSION N
  *       N times: lock (waiting), read the counter from the last record, append it + 1 with the
- *       lease's fencing token, release. Prints `done` at the end.
+ *       lease's fencing token and this host's identity, release. Prints `done` at the end.
  *   bun test/helpers/lock-child.ts hold HOME SESSION TTL_MS [WAIT_MS]
- *       takes the lock and prints `held <token>`; then, for each line `write` on stdin, appends a
- *       record and prints `written <seq>` or `refused <code>`; releases at end of input.
+ *       takes the lock and prints `held <token>` (or `lost <code>` when it cannot); then, for each
+ *       line `write` on stdin, appends a record and prints `written <seq>` or `refused <code>`;
+ *       releases at end of input.
  *   bun test/helpers/lock-child.ts reclaim HOME SESSION PAUSE_MS
  *       opens the store, prints `ready`, waits for a line on stdin, then tries once (wait 0) to
  *       take the lock, pausing PAUSE_MS between proving the holder dead and taking the lock over.
@@ -16,11 +19,12 @@
  */
 import {writeSync} from 'node:fs'
 import {createInterface} from 'node:readline'
-import {openStore, type SessError, type SessionRecord, DEFAULT_PLUGINS} from '../../src/index.ts'
+import {openStore, type SessError, type SessionRecord, DEFAULT_PLUGINS, type Lease} from '../../src/index.ts'
+import {hostId} from '../../src/os/host.ts'
 
-/** The counter as the `count` contenders keep it: the `n` of the last record. */
+/** The counter as the `count` contenders keep it: the `n` of the last record, and who wrote it under which grant. */
 export function counterRecord(n: number, token: number): SessionRecord {
-  return {state: {n, pid: process.pid, token}, type: 'state'}
+  return {state: {host: hostId(), n, pid: process.pid, token}, type: 'state'}
 }
 
 function say(line: string): void {
@@ -40,7 +44,14 @@ async function count(home: string, session: string, rounds: number): Promise<voi
 
 async function hold(home: string, session: string, ttl: number, wait: number): Promise<void> {
   await using store = await openStore({home})
-  await using lease = await store.lock(session, {ttl, wait})
+  let taken: Lease
+  try {
+    taken = await store.lock(session, {ttl, wait})
+  } catch (error) {
+    say(`lost ${(error as SessError).code}`)
+    return
+  }
+  await using lease = taken
   say(`held ${lease.token}`)
   for await (const line of createInterface({input: process.stdin})) {
     if (line !== 'write') continue

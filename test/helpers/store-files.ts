@@ -4,7 +4,7 @@
  */
 import {existsSync, lstatSync, readdirSync, readFileSync, readlinkSync} from 'node:fs'
 import {join, relative} from 'node:path'
-import {TEMP_FILE} from '../../plugins/cleanup/src/scan.ts'
+import {TEMP_FILE} from '../../plugins/cleanup/src/content/home-scan.ts'
 import {sha256Hex} from './crash-child.ts'
 
 /**

@@ -1,4 +1,3 @@
-import {readdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 import type {VersionsTable} from '../../../src/db/schema.ts'
@@ -8,7 +7,9 @@ import {sha256} from '../../../src/store/blob-store.ts'
 import {openStore} from '../../../src/store/open-store.ts'
 import type {Store} from '../../../src/store/store.ts'
 import {tempDir} from '../../../test/helpers/cli.ts'
+import {DIALECTS, type StoreTarget, storeTarget} from '../../../test/helpers/dialects.ts'
 import {DAY} from '../../../test/helpers/gc-store.ts'
+import {rawSql, type StoredContent, storedContent} from '../../../test/helpers/store-content.ts'
 import {CODEC_MAGIC, encode} from '../../persistence/src/blobs/codec.ts'
 import {FileBlobStore} from '../../persistence/src/blobs/file-blob-store.ts'
 
@@ -23,29 +24,25 @@ function original(seed: number, lines = 40): Uint8Array {
   return new TextEncoder().encode(text)
 }
 
-/** Every blob file of a session, by name, with its bytes. */
-function files(home: string, sessionId: string): Map<string, Uint8Array> {
-  const directory = join(home, 'blobs', sessionId)
-  return new Map(readdirSync(directory).map((name) => [name, new Uint8Array(readFileSync(join(directory, name)))]))
-}
-
 const isZstd = (bytes: Uint8Array) => Buffer.from(bytes.subarray(0, 4)).equals(CODEC_MAGIC.zstd)
 
-describe('store.gc compresses the blobs of idle sessions', () => {
-  let dir: {path: string; remove: () => void}
-  let home: string
+describe.each(DIALECTS)('store.gc compresses the blobs of idle sessions, on %s', (dialect) => {
+  let target: StoreTarget
+  let content: StoredContent
   let store: Store
   const clock = {now: NOW - 30 * DAY}
+  /** The blob of version `version` of a session, as its row names it. */
+  const blobOf = async (sessionId: string, version = 1) => (await rawSql<{blob: string}>(target, 'select blob from versions where session_id = ? and version = ?', sessionId, version))[0]!.blob
 
   beforeEach(async () => {
-    dir = tempDir('sess-compress-')
-    home = join(dir.path, 'store')
+    target = await storeTarget(dialect, 'sess-compress-')
+    content = storedContent(target)
     clock.now = NOW - 30 * DAY
-    store = await openStore({home, now: () => clock.now})
+    store = await openStore({...target.options, now: () => clock.now})
   })
   afterEach(async () => {
     await store.close()
-    dir.remove()
+    await target.remove()
   })
 
   it('compresses in place; restore, versions and snapshots read back byte-identical; stats count both sizes', async () => {
@@ -67,24 +64,24 @@ describe('store.gc compresses the blobs of idle sessions', () => {
     ])
     expect(planned[0]!.reason).toBe('version 1; the session has been idle for 30d, over 14d (compressAfter)')
     expect(planned[2]!.reason).toMatch(/^snapshot 1; /)
-    expect([...files(home, one.sessionId).values()].some(isZstd)).toBe(false) // a dry run writes nothing
+    expect([...(await content.blobs(one.sessionId)).values()].some(isZstd)).toBe(false) // a dry run writes nothing
 
-    const before = files(home, one.sessionId)
+    const before = await content.blobs(one.sessionId)
     const report = await store.gc({compressAfter: 14 * DAY})
     expect(report.items.filter((item) => item.action === 'compress')).toHaveLength(3)
     for (const item of report.items) {
       expect(item.bytesAfter).toBeLessThan(item.bytes)
-      expect(isZstd(readFileSync(item.path!))).toBe(true)
+      expect(isZstd(await content.read(item.path!))).toBe(true)
     }
     expect(report.compressed).toEqual({
       blobs: 3,
       bytes: report.items.reduce((sum, item) => sum + item.bytes, 0),
       storedBytes: report.items.reduce((sum, item) => sum + item.bytesAfter!, 0),
     })
-    const after = files(home, one.sessionId)
-    expect([...after.keys()].some((name) => before.has(name))).toBe(false) // new files; the old ones deleted
+    const after = await content.blobs(one.sessionId)
+    expect([...after.keys()].some((name) => before.has(name))).toBe(false) // new blobs; the old ones deleted
     expect([...after.values()].every(isZstd)).toBe(true)
-    expect([...files(home, recent.sessionId).values()].some(isZstd)).toBe(false)
+    expect([...(await content.blobs(recent.sessionId)).values()].some(isZstd)).toBe(false)
 
     expect((await store.restore('one')).bytes).toEqual(original(2))
     expect((await store.restore('one', {version: 1})).bytes).toEqual(original(1))
@@ -94,7 +91,7 @@ describe('store.gc compresses the blobs of idle sessions', () => {
       ['zstd', sha256(original(1)), original(1).length],
       ['zstd', sha256(original(2)), original(2).length],
     ])
-    expect(versions[0]!.storedBytes).toBe(after.get(readdirSync(join(home, 'blobs', one.sessionId))[0]!)!.length)
+    expect(versions[0]!.storedBytes).toBe(after.get(await blobOf(one.sessionId))!.length)
 
     const stats = await store.stats()
     expect(stats.blobs).toEqual({
@@ -183,11 +180,13 @@ describe('store.gc compresses the blobs of idle sessions', () => {
     const saved = await store.save({bytes: original(1), format: 'raw', name: 'one'})
     clock.now = NOW
     const [item] = (await store.gc({compressAfter: DAY})).items
-    const bytes = readFileSync(item!.path!)
+    const blob = await blobOf(saved.sessionId)
+    expect(item!.path).toBe(content.locate(saved.sessionId, blob))
+    const bytes = await content.read(item!.path!)
     bytes[Math.floor(bytes.length / 2)]! ^= 0x01
-    writeFileSync(item!.path!, bytes)
+    await content.write(saved.sessionId, blob, bytes)
     await expect(store.restore('one')).rejects.toThrow(StorageError)
-    await expect(store.restore('one')).rejects.toThrow(new RegExp(`^Content of ${item!.path!} is damaged: SHA-256 [0-9a-f]{64} \\(\\d+ bytes\\) \\(zstd\\), expected`))
+    await expect(store.restore('one')).rejects.toThrow(/ is damaged: SHA-256 [0-9a-f]{64} \(\d+ bytes\) \(zstd\), expected/)
     const report = await store.doctor()
     expect(report.findings.map((f) => [f.kind, f.sessionId, f.path])).toEqual([['checksum-mismatch', saved.sessionId, item!.path]])
     expect(report.findings[0]!.message).toMatch(/version 1: the zstd-compressed content's SHA-256 is/)
@@ -198,18 +197,32 @@ describe('store.gc compresses the blobs of idle sessions', () => {
   it('reads a gzip blob too: the codec is kept per blob', async () => {
     const saved = await store.save({bytes: original(7), format: 'raw', name: 'gz'})
     const [version] = await store.versions('gz')
-    const directory = join(home, 'blobs', saved.sessionId)
-    const [old] = readdirSync(directory)
     const stored = encode('gzip', original(7))
-    writeFileSync(join(directory, old!), stored)
-    const {Database} = await import('bun:sqlite')
-    const db = new Database(join(home, 'sess.db'))
-    db.run("update versions set codec = 'gzip', stored_bytes = ?, stored_sha256 = ? where session_id = ?", [stored.length, sha256(stored), saved.sessionId])
-    db.close(false)
+    await content.write(saved.sessionId, await blobOf(saved.sessionId), stored)
+    await rawSql(target, "update versions set codec = 'gzip', stored_bytes = ?, stored_sha256 = ? where session_id = ?", stored.length, sha256(stored), saved.sessionId)
     expect(version!.codec).toBeNull()
     expect((await store.restore('gz')).bytes).toEqual(original(7))
     expect((await store.versions('gz'))[0]!.codec).toBe('gzip')
     expect(await store.doctor()).toMatchObject({clean: true})
+  })
+})
+
+// SQLite only: it reads through a FileBlobStore of its own, beside the store, as a reader in another process would.
+describe('store.gc compressing beside a reader of blob files', () => {
+  let dir: {path: string; remove: () => void}
+  let home: string
+  let store: Store
+  const clock = {now: NOW - 30 * DAY}
+
+  beforeEach(async () => {
+    dir = tempDir('sess-compress-')
+    home = join(dir.path, 'store')
+    clock.now = NOW - 30 * DAY
+    store = await openStore({home, now: () => clock.now})
+  })
+  afterEach(async () => {
+    await store.close()
+    dir.remove()
   })
 
   it('a reader whose row went stale while gc switched it to a compressed file reads the row again', async () => {

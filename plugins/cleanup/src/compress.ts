@@ -1,4 +1,3 @@
-import {dirname, join} from 'node:path'
 import ms from 'ms'
 import type {GcItem} from '../../../src/bus/index.ts'
 import {SessError} from '../../../src/errors/index.ts'
@@ -6,9 +5,10 @@ import type {LockRow} from '../../../src/lock/table.ts'
 import type {BlobCodec, BlobRef} from '../../../src/store/blob-store.ts'
 import type {StoreContext} from '../../../src/store/context.ts'
 import {COMPRESSION_CODEC, decode, encode} from '../../persistence/src/blobs/codec.ts'
+import type {ContentScan} from './content/home-scan.ts'
+import type {ContentSource} from './content/source.ts'
 import {count, type GcReport, type Planned} from './gc.ts'
 import {type BlobRow, type Inventory, inUse} from './inventory.ts'
-import type {ContentScan} from './scan.ts'
 
 /** Blobs compressed per batch: one write transaction switches their rows. */
 const BATCH_BLOBS = 100
@@ -23,7 +23,7 @@ const BATCH_BYTES = 64 * 1024 * 1024
  * - sessions in use: locked by a live lease, or `active`, `processing` or `waiting_for_input`
  *   with an owner that may be alive. They are left alone while they may be written to, though a
  *   row switch could not lose a write (it changes no content, and it is a compare-and-swap).
- * Pinned sessions are compressed: compression removes nothing. Blobs whose file is missing or of
+ * Pinned sessions are compressed: compression removes nothing. Blobs missing or of
  * the wrong length are left to the litter items.
  */
 export function planCompression(
@@ -50,7 +50,7 @@ export function planCompression(
   return planned
 }
 
-/** A blob compressed into a new file whose row is not switched yet. */
+/** A blob compressed into a new blob whose row is not switched yet. */
 interface Written {
   entry: Planned
   ref: BlobRef
@@ -58,34 +58,36 @@ interface Written {
 
 /**
  * Compresses the planned blobs, in batches. Each batch runs under the content lock (shared, as a
- * writer: a sweep never sees its files half-way), in an order that a kill at any instant leaves
+ * writer: a sweep never sees its blobs half-way), in an order that a kill at any instant leaves
  * every blob readable:
  * 1. each blob is read (its SHA-256 checked), compressed, checked to decompress to the same
- *    bytes, and written as a new blob file (temp file, fsync, link, fsync of the directory);
- * 2. one write transaction switches every row to its new file (codec, stored length, SHA-256 of
- *    the stored bytes; the original's stay), each only if the row still names the old file,
+ *    bytes, and written as a new blob through the store's blob store (a file: temp file, fsync,
+ *    link, fsync of the directory; in the database: its chunks, in a transaction of their own);
+ * 2. one write transaction switches every row to its new blob (codec, stored length, SHA-256 of
+ *    the stored bytes; the original's stay), each only if the row still names the old blob,
  *    is not yet compressed and no live lease holds the session's lock;
- * 3. the old files are deleted (each unlink followed by an fsync of the directory).
+ * 3. the old blobs are deleted.
  *
- * A kill before 2 leaves a temp file or a new file no row names (litter gc and doctor remove); a
- * kill after 2 leaves old files no row names (the same). A blob that compression would not shrink
+ * A kill before 2 leaves a temp file or a new blob no row names (litter gc and doctor remove); a
+ * kill after 2 leaves old blobs no row names (the same). A blob that compression would not shrink
  * is marked `identity` instead (kept as is, never considered again) and reported as skipped.
  *
+ * @param content where the blobs are, to name the new ones in the report.
  * @param done called with the number of items finished, for progress.
  */
-export async function executeCompression(ctx: StoreContext, todo: Planned[], report: GcReport, skip: (entry: Planned, reason: string) => void, done: (n: number) => void): Promise<void> {
+export async function executeCompression(ctx: StoreContext, content: ContentSource, todo: Planned[], report: GcReport, skip: (entry: Planned, reason: string) => void, done: (n: number) => void): Promise<void> {
   for (let start = 0; start < todo.length; ) {
     let end = start
     let bytes = 0
     while (end < todo.length && end - start < BATCH_BLOBS && (end === start || bytes + todo[end]!.compress!.bytes <= BATCH_BYTES)) bytes += todo[end++]!.compress!.bytes
     const batch = todo.slice(start, end)
-    await ctx.content.shared(() => compressBatch(ctx, batch, report, skip))
+    await ctx.content.shared(() => compressBatch(ctx, content, batch, report, skip))
     done(batch.length)
     start = end
   }
 }
 
-async function compressBatch(ctx: StoreContext, batch: Planned[], report: GcReport, skip: (entry: Planned, reason: string) => void): Promise<void> {
+async function compressBatch(ctx: StoreContext, content: ContentSource, batch: Planned[], report: GcReport, skip: (entry: Planned, reason: string) => void): Promise<void> {
   const written: Written[] = []
   const identity: {entry: Planned; size: number}[] = []
   let switched: Set<Planned>
@@ -129,7 +131,7 @@ async function compressBatch(ctx: StoreContext, batch: Planned[], report: GcRepo
       return ok
     })
   } catch (error) {
-    // No row was switched: the new files are litter, removed now rather than left to the next sweep.
+    // No row was switched: the new blobs are litter, removed now rather than left to the next sweep.
     for (const {entry, ref} of written) await ctx.blobs.delete(entry.compress!.sessionId, ref.blob).catch(() => undefined)
     throw error
   }
@@ -141,7 +143,7 @@ async function compressBatch(ctx: StoreContext, batch: Planned[], report: GcRepo
       continue
     }
     await ctx.blobs.delete(row.sessionId, row.blob)
-    count(report, {...entry.item, bytesAfter: ref.bytes, path: join(dirname(entry.item.path!), ref.blob)})
+    count(report, {...entry.item, bytesAfter: ref.bytes, path: content.locate(row.sessionId, ref.blob)})
   }
   for (const {entry, size} of identity) {
     skip(entry, switched.has(entry) ? `compression would not shrink it (${entry.item.bytes} → ${size} bytes): it stays as is, and is not tried again` : 'it changed since the plan')

@@ -7,7 +7,7 @@ import type {RetentionPolicy, RetentionRule} from './policy.ts'
 type Field = 'maxAge' | 'maxSessions' | 'maxBytes' | 'keepAtLeast' | 'trashGrace' | 'compressAfter'
 
 /** The type of each `gc.<field>` setting. */
-const FIELD_KINDS: Readonly<Record<Field, Exclude<SettingType, 'boolean'>>> = {
+const FIELD_KINDS: Readonly<Record<Field, Exclude<SettingType, 'boolean' | 'postgres-url'>>> = {
   compressAfter: 'duration-or-off',
   keepAtLeast: 'count',
   maxAge: 'duration',

@@ -1,24 +1,21 @@
 import {chmodSync, unlinkSync} from 'node:fs'
-import {sql} from 'kysely'
 import ms from 'ms'
 import type {DoctorFinding} from '../../../src/bus/index.ts'
 import {danglingPointers, removePointer} from '../../../src/coordinator/pointers.ts'
 import {migrateToLatest, migrationStatus} from '../../../src/db/migrate.ts'
-import {damagedDatabaseRecovery} from '../../../src/db/sqlite.ts'
 import {SessError} from '../../../src/errors/index.ts'
 import type {StoreContext} from '../../../src/store/context.ts'
 import type {StoreLayout} from '../../../src/store/home.ts'
 import {setOutputLimit} from '../../../src/store/output.ts'
 import {setSessionStatus} from '../../../src/store/sessions.ts'
 import {IN_USE_STATUSES} from '../../../src/session/status.ts'
-import {sha256} from '../../../src/store/blob-store.ts'
 import {toStorageError} from '../../persistence/src/blobs/atomic-write.ts'
-import {readRegularFile} from '../../persistence/src/blobs/read-file.ts'
+import {contentSource} from './content/source.ts'
+import {checkDatabase} from './database.ts'
 import {leakedDescriptors, ownDescriptorsUnder} from './fds.ts'
 import {emptyReport, execute, type Planned, planLitter, planStaleLocks, sweep, takeGcLock} from './gc.ts'
 import {ownerDeath} from './inventory.ts'
 import {DEFAULT_TRASH_GRACE} from './policy.ts'
-import {QuarantineBatch} from './quarantine.ts'
 
 /** Options of `store.doctor()`. */
 export interface DoctorOptions {
@@ -58,11 +55,12 @@ interface Found {
 }
 
 /**
- * Checks the store (see `Store.doctor`): the database (SQLite `quick_check`, pending migrations),
- * the search index (present, sound, one entry per record), locks, session owners, content
- * against the index (temp files, orphans either way, lengths and SHA-256), file modes, symlinks,
- * output buffers against their bound, the trash and the quarantine against the grace period, and
- * this process's descriptors into the store. Emits `doctor.finding` for each finding.
+ * Checks the store (see `Store.doctor`): the database (its integrity, see `checkDatabase`; pending
+ * migrations), the search index (present, sound, one entry per record), locks, session owners,
+ * content against the index (orphans either way, lengths and SHA-256: files, or rows of
+ * `blob_chunks` on PostgreSQL), the home's files (temp files, modes, symlinks: the local home
+ * only), output buffers against their bound, the trash and the quarantine against the grace
+ * period, and this process's descriptors into the store. Emits `doctor.finding` for each finding.
  *
  * With `fix` (under the gc lock, so that no gc runs meanwhile) it repairs what is safe: releases
  * stale locks, marks sessions whose owner is dead `terminated` (through the state machine),
@@ -75,7 +73,7 @@ interface Found {
 export async function runDoctor(ctx: StoreContext, layout: StoreLayout, options: DoctorOptions = {}): Promise<DoctorReport> {
   ctx.assertOpen()
   const before = options.descriptorsBefore === undefined ? ownDescriptorsUnder(layout.home) : options.descriptorsBefore
-  const run = options.fix ? await takeGcLock(layout, 0) : undefined
+  const run = options.fix ? await takeGcLock(ctx.locks, 0) : undefined
   const found: Found[] = []
   const add = (kind: string, severity: DoctorFinding['severity'], where: {sessionId?: string | null; path?: string | null}, message: string, fix: string | null, how: Omit<Found, 'finding'> = {}) =>
     found.push({finding: {fix, kind, message, path: where.path ?? null, sessionId: where.sessionId ?? null, severity}, ...how})
@@ -85,30 +83,28 @@ export async function runDoctor(ctx: StoreContext, layout: StoreLayout, options:
     const grace = options.trashGrace ?? DEFAULT_TRASH_GRACE
 
     // The database.
-    const check = await sql<{quick_check: string}>`pragma quick_check`.execute(ctx.db).catch((error: unknown) => ({rows: [{quick_check: String(error)}]}))
-    // SQLite runs FTS5's own check of the search index in quick_check: that is reported (and rebuilt) as `search-index` below.
-    const problems = check.rows.map((row) => Object.values(row)[0]).filter((text) => text !== 'ok' && !String(text).includes('table "search_fts"'))
+    const database = await checkDatabase(ctx, layout)
     // A damaged database is reported alone: every other check reads it.
-    const damaged = problems.length > 0
-    if (damaged) add('database-integrity', 'error', {path: layout.database}, `The database fails its integrity check: ${problems.slice(0, 3).join('; ')}. The other checks need a sound database.`, damagedDatabaseRecovery(layout.database))
+    const damaged = database.problems.length > 0
+    if (damaged) add('database-integrity', 'error', {path: database.where}, `The database fails its integrity check: ${database.problems.slice(0, 3).join('; ')}. The other checks need a sound database.`, database.fix)
     const pending = damaged ? [] : (await migrationStatus(ctx.db)).filter((m) => m.appliedAt === null)
     const fixed = new Set<Found>()
     if (pending.length > 0) {
       const more = options.fix ? '' : ' The other checks need the current schema: run `sess migrate` (or --fix), then doctor again.'
-      add('schema-behind', 'warning', {path: layout.database}, `${pending.length} schema migration(s) pending: ${pending.map((m) => m.name).join(', ')}.${more}`, 'sess migrate')
+      add('schema-behind', 'warning', {path: database.where}, `${pending.length} schema migration(s) pending: ${pending.map((m) => m.name).join(', ')}.${more}`, 'sess migrate')
       if (options.fix) {
         await migrateToLatest(ctx.db, layout.migrateLock)
         fixed.add(found.at(-1)!)
       }
     }
     const checkContent = !damaged && (pending.length === 0 || options.fix === true)
-    const links = new QuarantineBatch(layout, now)
+    const content = contentSource(ctx, layout, now)
 
     if (checkContent) {
       // The search index (derived from the records: rebuilt whole when anything is wrong with it).
       const searchProblems = await ctx.search.check(ctx.db)
       if (searchProblems.length > 0) {
-        add('search-index', 'error', {path: layout.database}, searchProblems.join(' '), 'rebuild it from the records (sess doctor --fix)', {
+        add('search-index', 'error', {path: database.where}, searchProblems.join(' '), 'rebuild it from the records (sess doctor --fix)', {
           repair: async () => {
             await ctx.write((trx) => ctx.search.rebuild(trx))
             return true
@@ -117,7 +113,7 @@ export async function runDoctor(ctx: StoreContext, layout: StoreLayout, options:
       }
 
       // Locks, owners, content.
-      const {inventory, scan} = await sweep(ctx, layout)
+      const {inventory, scan} = await sweep(ctx, content)
       for (const planned of planStaleLocks(inventory).planned) {
         add('stale-lock', 'warning', {sessionId: planned.item.sessionId}, `Session ${planned.item.name ?? planned.item.sessionId} has a ${planned.item.reason}.`, 'release the lock (sess doctor --fix, or sess gc)', {planned})
       }
@@ -156,13 +152,11 @@ export async function runDoctor(ctx: StoreContext, layout: StoreLayout, options:
         for (const row of inventory.blobs) {
           const file = scan.dirs.get(row.sessionId)?.blobs.get(row.blob)
           if (!file || file.bytes !== row.storedBytes) continue // reported above
-          let actual: string
-          try {
-            actual = sha256(readRegularFile(file.path))
-          } catch {
-            continue // gone meanwhile (a pruned snapshot)
-          }
-          if (actual === row.storedSha256) continue
+          const actual = await content.storedSha256(row.sessionId, row.blob).catch((error: unknown) => {
+            if (error instanceof SessError) return undefined // not a readable file now (a symlink put in its place is reported as one)
+            throw error
+          })
+          if (actual === undefined || actual === row.storedSha256) continue // gone meanwhile (a pruned snapshot), or sound
           const session = inventory.sessions.get(row.sessionId)
           const what = `${row.table === 'versions' ? 'version' : 'snapshot'} ${row.seq}`
           const planned: Planned = {
@@ -174,7 +168,7 @@ export async function runDoctor(ctx: StoreContext, layout: StoreLayout, options:
         }
       }
 
-      // The file system.
+      // The home's files.
       for (const {mode, path, want} of scan.modes) {
         add('file-mode', 'warning', {path}, `${path} has mode ${mode.toString(8).padStart(4, '0')}, not ${want.toString(8).padStart(4, '0')}.`, `chmod ${want.toString(8)} (sess doctor --fix)`, {
           repair: async () => {
@@ -192,8 +186,8 @@ export async function runDoctor(ctx: StoreContext, layout: StoreLayout, options:
         const root = path === layout.quarantine
         add('symlink', 'error', {path}, `${path} is a symlink; sess never follows symlinks in its store.`, root ? 'remove the link (sess doctor --fix)' : 'quarantine it (sess doctor --fix)', {
           repair: async () => {
-            if (root) removeLink(path)
-            else links.move(path)
+            if (!root) return content.quarantine(path)
+            removeLink(path)
             return true
           },
         })
@@ -250,7 +244,7 @@ export async function runDoctor(ctx: StoreContext, layout: StoreLayout, options:
       // statuses, counters), then what moves or deletes files.
       const byItem = new Map(found.filter((f) => f.planned).map((f) => [f.planned!.item, f]))
       const planned = [...byItem.values()].map((f) => f.planned!)
-      await execute(ctx, layout, planned.filter((p) => p.item.action === 'release'), gcReport, now, undefined, links)
+      await execute(ctx, content, planned.filter((p) => p.item.action === 'release'), gcReport, now)
       for (const f of found) {
         if (!f.repair) continue
         try {
@@ -260,11 +254,11 @@ export async function runDoctor(ctx: StoreContext, layout: StoreLayout, options:
           f.finding = {...f.finding, message: `${f.finding.message} (not fixed: ${error.message})`}
         }
       }
-      await execute(ctx, layout, planned.filter((p) => p.item.action !== 'release'), gcReport, now, undefined, links)
+      await execute(ctx, content, planned.filter((p) => p.item.action !== 'release'), gcReport, now)
       for (const item of gcReport.items) fixed.add(byItem.get(item)!)
     }
     const findings = found.map((f) => ({...f.finding, fixed: fixed.has(f)}))
-    report = {clean: findings.every((f) => f.fixed), findings, quarantine: links.path ?? null}
+    report = {clean: findings.every((f) => f.fixed), findings, quarantine: content.quarantined ?? null}
   } finally {
     run?.release()
   }

@@ -1,21 +1,19 @@
-import {lstatSync, rmSync, unlinkSync} from 'node:fs'
-import {basename, join} from 'node:path'
+import {unlinkSync} from 'node:fs'
 import ms from 'ms'
 import type {GcItem} from '../../../src/bus/index.ts'
 import {LockError, StorageError} from '../../../src/errors/index.ts'
 import {holderOf, type LockRow, takeOver} from '../../../src/lock/table.ts'
-import type {FileLock} from '../../../src/os/flock.ts'
-import {pollFileLock} from '../../../src/store/content-lock.ts'
+import {type HeldLock, type LockSpace, pollLock} from '../../../src/store/locks/lock-space.ts'
 import type {SessionRow, StoreContext} from '../../../src/store/context.ts'
 import type {StoreLayout} from '../../../src/store/home.ts'
 import {toSession} from '../../../src/store/rows.ts'
-import {fsyncDirectory, toStorageError} from '../../persistence/src/blobs/atomic-write.ts'
+import {toStorageError} from '../../persistence/src/blobs/atomic-write.ts'
 import {executeCompression, planCompression} from './compress.ts'
+import type {ContentScan} from './content/home-scan.ts'
+import {type ContentSource, contentSource} from './content/source.ts'
 import {type BlobRow, type Inventory, protection, readInventory, type SessionEntry} from './inventory.ts'
 import {type Candidate, planRetention} from './plan.ts'
 import {assertPolicy, DEFAULT_COMPRESS_AFTER, DEFAULT_TRASH_GRACE, type RetentionPolicy} from './policy.ts'
-import {QuarantineBatch} from './quarantine.ts'
-import {type ContentScan, scanContent} from './scan.ts'
 
 /** How long a sweep waits for writers to let go of the content lock, ms. */
 const SWEEP_WAIT = 30_000
@@ -73,10 +71,12 @@ export interface Planned {
   blob?: {table: 'versions' | 'snapshots'; seq: number; blob: string; bytes: number; damaged?: boolean}
   /** The blob to compress. */
   compress?: BlobRow
+  /** The content to quarantine: every blob of a session (`blob` null) or one blob; absent for a stray file. */
+  orphan?: {sessionId: string; blob: string | null}
 }
 
 /**
- * Runs gc on the store (see `Store.gc`): takes the store-wide gc lock (`gc.lock`; not for a dry
+ * Runs gc on the store (see `Store.gc`): takes the store-wide gc lock (see {@link takeGcLock}; not for a dry
  * run), plans, lets `gc.planned` handlers take items out (or veto the run), then carries out the
  * plan in an order that a kill at any instant leaves consistent and the next run finishes:
  * stale locks released; under the content lock, temp files deleted, orphans quarantined, rows
@@ -90,10 +90,11 @@ export async function runGc(ctx: StoreContext, layout: StoreLayout, policy: Rete
   assertPolicy(policy)
   ctx.assertOpen()
   const dryRun = options.dryRun === true
-  const run = dryRun ? undefined : await takeGcLock(layout, options.wait ?? 0)
+  const run = dryRun ? undefined : await takeGcLock(ctx.locks, options.wait ?? 0)
   try {
     const now = ctx.now()
-    const {inventory, scan} = await sweep(ctx, layout)
+    const content = contentSource(ctx, layout, now)
+    const {inventory, scan} = await sweep(ctx, content)
     const {kept, planned} = plan(inventory, scan, policy, now)
     const allowed = await ctx.bus.before('gc.planned', {items: planned.map((p) => ({...p.item}))})
     const keys = new Set((Array.isArray(allowed.items) ? allowed.items : []).map(itemKey))
@@ -107,7 +108,7 @@ export async function runGc(ctx: StoreContext, layout: StoreLayout, policy: Rete
       for (const {item} of todo) count(report, item)
       return report
     }
-    await execute(ctx, layout, todo, report, now, options.onProgress)
+    await execute(ctx, content, todo, report, now, options.onProgress)
     await ctx.bus.emit('gc.completed', {bytesFreed: report.bytesFreed, items: report.items})
     return report
   } finally {
@@ -116,12 +117,13 @@ export async function runGc(ctx: StoreContext, layout: StoreLayout, policy: Rete
 }
 
 /**
- * Takes `gc.lock`, so that two gc runs on one store never overlap.
+ * Takes the store's `gc` lock in `locks` (the store's lock space), so that two gc runs on one
+ * store never overlap.
  *
  * @throws {LockError} when another run still holds it after `wait` ms.
  */
-export async function takeGcLock(layout: StoreLayout, wait: number): Promise<FileLock> {
-  const lock = await pollFileLock(layout.gcLock, {shared: false, wait})
+export async function takeGcLock(locks: LockSpace, wait: number): Promise<HeldLock> {
+  const lock = await pollLock(locks, 'gc', {shared: false, wait})
   if (lock === undefined) {
     throw new LockError('Another sess gc (or sess doctor --fix) is running on this store.', {hint: 'Wait for it to finish, or pass a longer wait (--wait).'})
   }
@@ -130,17 +132,17 @@ export async function takeGcLock(layout: StoreLayout, wait: number): Promise<Fil
 
 /**
  * Reads the index and lists the store's content under the exclusive content lock, so that no
- * write is in flight: the two agree, every temp file is litter, and every blob file no row names
- * was never committed (or was pruned).
+ * write is in flight: the two agree, every temp file is litter, and every blob no row names was
+ * never committed (or was pruned).
  *
  * @throws {StorageError} when writers hold the content lock for longer than {@link SWEEP_WAIT}.
  */
-export async function sweep(ctx: StoreContext, layout: StoreLayout): Promise<{inventory: Inventory; scan: ContentScan}> {
+export async function sweep(ctx: StoreContext, content: ContentSource): Promise<{inventory: Inventory; scan: ContentScan}> {
   const lock = await ctx.content.exclusive(SWEEP_WAIT)
   if (!lock) throw busyContent()
   try {
     const inventory = await readInventory(ctx)
-    return {inventory, scan: scanContent(layout)}
+    return {inventory, scan: await content.scan()}
   } finally {
     lock.release()
   }
@@ -220,12 +222,14 @@ export function planLitter(inventory: Inventory, scan: ContentScan, purging: Rea
     const session = sessions.get(sessionId)
     if (!session) {
       const bytes = [...dir.blobs.values()].reduce((sum, blob) => sum + blob.bytes, 0)
-      litter.push({item: item('quarantine', 'orphan', undefined, dir.path, 'blob directory of a session the index does not know', bytes), session: undefined})
+      litter.push({item: item('quarantine', 'orphan', undefined, dir.path, 'blobs of a session the index does not know', bytes), orphan: {blob: null, sessionId}})
       continue
     }
     if (purging.has(sessionId)) continue
     for (const blob of dir.blobs.values()) {
-      if (!named.get(sessionId)?.has(blob.blob)) litter.push({item: item('quarantine', 'orphan', session, blob.path, 'blob file no row names (a write that never committed, or a pruned snapshot)', blob.bytes)})
+      if (!named.get(sessionId)?.has(blob.blob)) {
+        litter.push({item: item('quarantine', 'orphan', session, blob.path, 'blob no row names (a write that never committed, or a pruned snapshot)', blob.bytes), orphan: {blob: blob.blob, sessionId}})
+      }
     }
   }
   for (const stray of scan.strays) litter.push({item: item('quarantine', 'orphan', undefined, stray.path, stray.why, stray.bytes)})
@@ -235,7 +239,7 @@ export function planLitter(inventory: Inventory, scan: ContentScan, purging: Rea
     if (file && file.bytes === row.storedBytes) continue
     const session = sessions.get(row.sessionId)
     const what = `${row.table === 'versions' ? 'version' : 'snapshot'} ${row.seq}`
-    const why = file ? `${what}: its blob holds ${file.bytes} bytes, not ${row.storedBytes} (moved to the quarantine)` : `${what}: its blob file is missing`
+    const why = file ? `${what}: its blob holds ${file.bytes} bytes, not ${row.storedBytes} (moved to the quarantine)` : `${what}: its blob is missing`
     const path = file?.path ?? null
     litter.push({blob: {blob: row.blob, bytes: row.storedBytes, seq: row.seq, table: row.table}, item: item('unindex', 'missing-content', session, path, why, file?.bytes ?? 0)})
   }
@@ -271,15 +275,7 @@ export function count(report: GcReport, item: GcItem): void {
 }
 
 /** Carries out the plan, re-checking each item against the store as it is now; adds what it did (or skipped) to `report`. */
-export async function execute(
-  ctx: StoreContext,
-  layout: StoreLayout,
-  todo: Planned[],
-  report: GcReport,
-  now: number,
-  onProgress?: (done: number, total: number) => void,
-  batch = new QuarantineBatch(layout, now),
-): Promise<void> {
+export async function execute(ctx: StoreContext, content: ContentSource, todo: Planned[], report: GcReport, now: number, onProgress?: (done: number, total: number) => void): Promise<void> {
   let done = 0
   const progress = (n = 1) => {
     done += n
@@ -299,13 +295,13 @@ export async function execute(
     progress()
   }
 
-  const content = [...by('delete', 'temp-file'), ...by('quarantine'), ...by('unindex')]
-  if (content.length > 0) {
+  const litter = [...by('delete', 'temp-file'), ...by('quarantine'), ...by('unindex')]
+  if (litter.length > 0) {
     const lock = await ctx.content.exclusive(SWEEP_WAIT)
     if (!lock) throw busyContent()
     try {
-      for (const entry of content) {
-        await carryOutContent(ctx, layout, entry, batch, report, skip)
+      for (const entry of litter) {
+        await carryOutContent(ctx, content, entry, report, skip)
         progress()
       }
     } finally {
@@ -359,16 +355,16 @@ export async function execute(
       if (!ok) skip(entry, 'it changed since the plan (restored, pinned or already purged)')
       return ok
     })
-    // Content first (made durable by one fsync of the blob root per batch), then rows: a kill in
-    // between leaves trashed rows without content, which the next run purges.
+    // Content first (durable before the rows go), then rows: a kill in between leaves trashed rows
+    // without content, which the next run purges.
+    const left = await content.deleteSessions(go.map((entry) => entry.session!.id))
     for (const entry of [...go]) {
-      const why = deleteBlobDirectory(layout, entry.session!.id)
+      const why = left.get(entry.session!.id)
       if (why !== undefined) {
         go.splice(go.indexOf(entry), 1)
         skip(entry, why)
       }
     }
-    if (go.length > 0) fsyncIfThere(layout.blobs)
     if (go.length > 0) {
       await ctx.write(async (trx) => {
         const ids = go.map((entry) => entry.session!.id)
@@ -385,47 +381,16 @@ export async function execute(
   }
 
   for (const entry of by('delete', 'quarantine')) {
-    try {
-      rmSync(entry.item.path!, {force: true, recursive: true})
-      fsyncDirectory(layout.quarantine)
-    } catch (error) {
-      throw toStorageError(error, `delete ${entry.item.path}`)
-    }
+    await content.deleteBatch(entry.item.path!)
     count(report, entry.item)
     progress()
   }
-  await executeCompression(ctx, by('compress'), report, skip, progress)
-  report.quarantine = batch.path ?? null
-}
-
-/**
- * Deletes a session's blob directory (a missing one is fine), never through a symlink.
- *
- * @returns why it could not, or `undefined` when it is gone.
- */
-function deleteBlobDirectory(layout: StoreLayout, sessionId: string): string | undefined {
-  const path = join(layout.blobs, sessionId)
-  const stat = lstatSync(path, {throwIfNoEntry: false})
-  if (stat === undefined) return undefined
-  if (!stat.isDirectory()) return `its content could not be deleted: ${path} is not a directory (a symlink or file stands in its place; see sess doctor)`
-  try {
-    rmSync(path, {force: true, recursive: true})
-    return undefined
-  } catch (error) {
-    return `its content could not be deleted: ${(error as Error).message}`
-  }
-}
-
-function fsyncIfThere(directory: string): void {
-  try {
-    fsyncDirectory(directory)
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw toStorageError(error, `fsync ${directory}`)
-  }
+  await executeCompression(ctx, content, by('compress'), report, skip, progress)
+  report.quarantine = content.quarantined ?? null
 }
 
 /** One content item, under the exclusive content lock: re-checked against the index, then done. */
-async function carryOutContent(ctx: StoreContext, layout: StoreLayout, entry: Planned, batch: QuarantineBatch, report: GcReport, skip: (entry: Planned, reason: string) => void): Promise<void> {
+async function carryOutContent(ctx: StoreContext, content: ContentSource, entry: Planned, report: GcReport, skip: (entry: Planned, reason: string) => void): Promise<void> {
   const {item} = entry
   const path = item.path
   if (item.action === 'delete') {
@@ -440,20 +405,14 @@ async function carryOutContent(ctx: StoreContext, layout: StoreLayout, entry: Pl
   }
   if (item.action === 'quarantine') {
     if (!(await stillOrphan(ctx, entry))) return skip(entry, 'a row names it now')
-    try {
-      batch.move(path!)
-    } catch (error) {
-      if (((error as StorageError).cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') return skip(entry, 'it was gone already')
-      throw error
-    }
+    if (!(await content.quarantine(path!))) return skip(entry, 'it was gone already')
     count(report, item)
     return
   }
   // unindex: a row whose blob is missing or of the wrong length, checked again now.
   const {blob, bytes, damaged, seq, table} = entry.blob!
   const sessionId = item.sessionId!
-  const file = lstatSync(join(layout.blobs, sessionId, blob), {throwIfNoEntry: false})
-  if (!damaged && file?.isFile() && file.size === bytes) return skip(entry, 'its blob is there now')
+  if (!damaged && (await content.storedLength(sessionId, blob)) === bytes) return skip(entry, 'its blob is there now')
   const removed = await ctx.write(async (trx) => {
     const result =
       table === 'versions'
@@ -474,24 +433,22 @@ async function carryOutContent(ctx: StoreContext, layout: StoreLayout, entry: Pl
   if (!removed) return skip(entry, 'the row changed since the plan')
   if (path !== null) {
     try {
-      batch.move(path)
+      await content.quarantine(path)
     } catch {
-      // the row is gone, which was the point; the file stays where it was, an orphan for the next run
+      // the row is gone, which was the point; the content stays where it was, an orphan for the next run
     }
   }
   count(report, item)
 }
 
-/** Whether an orphan planned for the quarantine is still one: no session row for its directory, or no row names the blob. */
+/** Whether an orphan planned for the quarantine is still one: no session row for its blobs, or no row names the blob (a stray file always is). */
 async function stillOrphan(ctx: StoreContext, entry: Planned): Promise<boolean> {
-  const path = entry.item.path!
-  if (entry.item.sessionId === null) {
-    const id = basename(path)
+  if (entry.orphan === undefined) return true
+  const {blob, sessionId: id} = entry.orphan
+  if (blob === null) {
     const row = await ctx.db.selectFrom('sessions').select('id').where('id', '=', id).executeTakeFirst()
     return row === undefined
   }
-  const blob = basename(path)
-  const id = entry.item.sessionId
   const [version, snapshot] = await Promise.all([
     ctx.db.selectFrom('versions').select('blob').where('session_id', '=', id).where('blob', '=', blob).executeTakeFirst(),
     ctx.db.selectFrom('snapshots').select('blob').where('session_id', '=', id).where('blob', '=', blob).executeTakeFirst(),

@@ -1,9 +1,8 @@
-import {lstatSync, readdirSync} from 'node:fs'
-import {join} from 'node:path'
 import {staleReason} from '../../../src/lock/contention.ts'
 import type {StoreContext} from '../../../src/store/context.ts'
 import type {StoreLayout} from '../../../src/store/home.ts'
-import {QUARANTINE_BATCH, treeBytes} from './scan.ts'
+import {contentSource} from './content/source.ts'
+import {databaseBytes} from './database.ts'
 
 /** What `store.stats()` reports (`sess stats`). Sizes are bytes. */
 export interface StoreStats {
@@ -26,18 +25,23 @@ export interface StoreStats {
   /** Held locks, and how many of them are stale (lease expired, or holder provably dead). */
   locks: {held: number; stale: number}
   /**
-   * The blob files the index names (saved originals and snapshots, live and trashed sessions):
-   * how many, how many of them compressed, their bytes before compression (logical) and as stored.
+   * The blobs the index names (saved originals and snapshots, live and trashed sessions): how
+   * many, how many of them compressed, their bytes before compression (logical) and as stored.
    */
   blobs: {count: number; compressed: number; bytes: number; storedBytes: number}
-  /** On disk: the database (with its WAL) and the blob files (as stored, compressed or not; litter included). */
+  /**
+   * Stored: the database (SQLite: the file with its WAL; PostgreSQL: `pg_database_size`, which
+   * holds the content too) and the blobs as stored (compressed or not; litter included, the
+   * quarantine not: files under the home, or the chunks of `blob_chunks` on PostgreSQL).
+   */
   disk: {database: number; blobs: number}
 }
 
-/** See `Store.stats`: aggregates of the index (a few queries) and the sizes of the store's files. */
+/** See `Store.stats`: aggregates of the index (a few queries) and the sizes of the database and the stored blobs. */
 export async function storeStats(ctx: StoreContext, layout: StoreLayout): Promise<StoreStats> {
   ctx.assertOpen()
-  const [byStatus, byKind, totals, trash, versions, snapshots, locks, stored] = await Promise.all([
+  const content = contentSource(ctx, layout, ctx.now())
+  const [byStatus, byKind, totals, trash, versions, snapshots, locks, stored, quarantine, storedBlobBytes, database] = await Promise.all([
     ctx.db.selectFrom('sessions').select(['status', (eb) => eb.fn.countAll().as('n')]).where('trashed_at', 'is', null).groupBy('status').orderBy('status').execute(),
     ctx.db.selectFrom('sessions').select(['kind', (eb) => eb.fn.countAll().as('n')]).where('trashed_at', 'is', null).groupBy('kind').orderBy('kind').execute(),
     ctx.db
@@ -60,18 +64,19 @@ export async function storeStats(ctx: StoreContext, layout: StoreLayout): Promis
     blobBytes(ctx, 'snapshots'),
     ctx.db.selectFrom('locks').selectAll().where('lease_id', 'is not', null).execute(),
     Promise.all([storedBlobs(ctx, 'versions'), storedBlobs(ctx, 'snapshots')]),
+    content.quarantineBatches(),
+    content.blobBytes(),
+    databaseBytes(ctx, layout),
   ])
   const stale = (await Promise.all(locks.map((row) => staleReason(ctx, row)))).filter((reason) => reason !== null).length
-  const quarantine = batches(layout)
-  const file = (path: string) => lstatSync(path, {throwIfNoEntry: false})?.size ?? 0
   const sum = (field: 'count' | 'compressed' | 'bytes' | 'storedBytes') => stored[0][field] + stored[1][field]
   return {
     blobs: {bytes: sum('bytes'), compressed: sum('compressed'), count: sum('count'), storedBytes: sum('storedBytes')},
     contentBytes: Number(totals.native ?? 0) + versions.live + snapshots.live,
-    disk: {blobs: treeBytes(layout.blobs), database: file(layout.database) + file(`${layout.database}-wal`)},
+    disk: {blobs: storedBlobBytes, database},
     locks: {held: locks.length, stale},
     outputBytes: Number(totals.output ?? 0),
-    quarantine: {batches: quarantine.length, bytes: quarantine.reduce((sum, path) => sum + treeBytes(path), 0)},
+    quarantine: {batches: quarantine.length, bytes: quarantine.reduce((sum, batch) => sum + batch.bytes, 0)},
     records: Number(totals.records ?? 0),
     sessions: {
       byKind: Object.fromEntries(byKind.map((row) => [row.kind, Number(row.n)])),
@@ -107,14 +112,4 @@ async function storedBlobs(ctx: StoreContext, table: 'versions' | 'snapshots'): 
     ])
     .executeTakeFirstOrThrow()
   return {bytes: Number(row.bytes ?? 0), compressed: Number(row.compressed ?? 0), count: Number(row.n), storedBytes: Number(row.stored ?? 0)}
-}
-
-function batches(layout: StoreLayout): string[] {
-  try {
-    return readdirSync(layout.quarantine, {withFileTypes: true})
-      .filter((entry) => entry.isDirectory() && QUARANTINE_BATCH.test(entry.name))
-      .map((entry) => join(layout.quarantine, entry.name))
-  } catch {
-    return []
-  }
 }

@@ -1,11 +1,11 @@
 /**
  * proofOfDeath with real processes of this host: a lock holder is proven dead when its pid is gone,
- * reused by a later process, a zombie, or from before a reboot; never on another host, and never
- * while it lives.
+ * reused by a later process, a zombie, or from before a reboot; never on another host (another
+ * host identity), and never while it lives.
  */
 import type {Subprocess} from 'bun'
-import {hostname} from 'node:os'
 import {afterEach, describe, expect, it} from 'vitest'
+import {hostId} from '../../../src/os/host.ts'
 import {bootId, lockHolder, processStat} from '../../../src/os/process.ts'
 import {sleep} from '../../../src/os/sleep.ts'
 import {proofOfDeath} from './liveness.ts'
@@ -29,7 +29,7 @@ afterEach(async () => {
 describe('proofOfDeath', () => {
   it('finds no proof against the calling process', () => {
     const self = lockHolder()
-    expect(self).toMatchObject({host: hostname(), pid: process.pid})
+    expect(self).toMatchObject({host: hostId(), pid: process.pid})
     expect(self.startTime).not.toBeNull()
     expect(proofOfDeath(self)).toBeUndefined()
   })
@@ -74,7 +74,7 @@ describe('proofOfDeath', () => {
     const holder = lockHolder(child.pid)
     child.kill('SIGKILL')
     await child.exited
-    const elsewhere = {...holder, bootId: 'another-boot', host: `${hostname()}-elsewhere`}
+    const elsewhere = {...holder, bootId: 'another-boot', host: `${hostId()}-elsewhere`}
     expect(proofOfDeath(elsewhere)).toBeUndefined()
     expect(proofOfDeath({...elsewhere, pid: process.pid, startTime: '1'})).toBeUndefined()
   })

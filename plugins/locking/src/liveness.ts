@@ -1,11 +1,13 @@
-import {hostname} from 'node:os'
+import {hostId} from '../../../src/os/host.ts'
 import {bootId, processStat} from '../../../src/os/process.ts'
 import type {LockHolder} from '../../../src/session/types.ts'
 
 /**
  * Why lock holder `holder` is provably dead, or `undefined` when it may be alive.
  *
- * Proof exists only on the holder's own host (another host's holder ends by lease expiry alone):
+ * Proof exists only on the holder's own host, the one whose identity (`hostId`: `$SESS_HOST_ID`,
+ * else the machine id and pid namespace) it recorded; a holder on another host, whose pids and
+ * boots mean nothing here, ends by its lease's expiry alone. On its own host:
  * - this host booted since (a different `/proc/sys/kernel/random/boot_id`);
  * - no process has its pid (`kill(pid, 0)` fails with ESRCH);
  * - its pid runs a process started at another time (`/proc/<pid>/stat` field 22): the pid was reused;
@@ -15,7 +17,7 @@ import type {LockHolder} from '../../../src/session/types.ts'
  * still be writing.
  */
 export function proofOfDeath(holder: LockHolder): string | undefined {
-  if (holder.host !== hostname()) return undefined
+  if (holder.host !== hostId()) return undefined
   const boot = bootId()
   if (holder.bootId !== null && boot !== null && holder.bootId !== boot) return `its holder (pid ${holder.pid}) ran before this host rebooted`
   if (!processExists(holder.pid)) return `its holder (pid ${holder.pid}) is gone`

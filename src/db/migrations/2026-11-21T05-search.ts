@@ -1,9 +1,11 @@
 import type {Kysely} from 'kysely'
 import type {Database} from '../schema.ts'
-import {SqliteFts5Index} from '../../search/sqlite-fts5.ts'
+import {searchIndexFor} from '../../search/indexes.ts'
+import {dialectOf} from '../dialect.ts'
 
 /**
- * Full-text search: the index of every record's text (`src/search/sqlite-fts5.ts`), filled from
+ * Full-text search: the index of every record's text (`src/search/sqlite-fts5.ts` on SQLite,
+ * `src/search/postgres-fts.ts` on PostgreSQL), filled from
  * the records already stored, in one transaction.
  *
  * Unlike the other migrations this one delegates to current code (and the current schema types):
@@ -12,7 +14,10 @@ import {SqliteFts5Index} from '../../search/sqlite-fts5.ts'
  * rebuilds it.
  */
 export async function up(db: Kysely<Database>): Promise<void> {
-  await db.transaction().execute((trx) => new SqliteFts5Index().rebuild(trx))
+  const index = searchIndexFor(dialectOf(db))
+  // On PostgreSQL the migrator already runs each migration in a transaction of its own.
+  if (db.isTransaction) await index.rebuild(db)
+  else await db.transaction().execute((trx) => index.rebuild(trx))
 }
 
 export async function down(db: Kysely<Database>): Promise<void> {

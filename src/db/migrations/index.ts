@@ -6,6 +6,7 @@ import * as cleanup from './2026-11-21T03-cleanup.ts'
 import * as coordinator from './2026-11-21T04-coordinator.ts'
 import * as search from './2026-11-21T05-search.ts'
 import * as compression from './2026-11-21T06-compression.ts'
+import * as blobChunks from './2026-11-21T07-blob-chunks.ts'
 
 /**
  * Every migration, by dated name, statically imported (no file-system scan at run time, so the
@@ -19,6 +20,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '2026-11-21T04-coordinator': coordinator,
   '2026-11-21T05-search': search,
   '2026-11-21T06-compression': compression,
+  '2026-11-21T07-blob-chunks': blobChunks,
 }
 
 /** A Kysely `MigrationProvider` over {@link MIGRATIONS}. */

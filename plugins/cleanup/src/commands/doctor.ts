@@ -10,7 +10,7 @@ export default class Doctor extends SessCommand<typeof Doctor> {
   static override summary = 'Check the store for leaks and damage; exit 1 when anything is found (for CI).'
   static override description = `Finds, without changing anything: stale locks, active sessions whose owner process is gone, temp files, content no index row names and rows whose content is missing, damaged content (length or SHA-256), index counters that disagree with the content, a database that fails its integrity check or a schema behind, wrong file modes (home and directories 0700, files 0600), symlinks in the store, output buffers over their bound, the trash and the quarantine past their grace period, and descriptors into the store that this command itself left open.
 
---fix repairs what is safe (releases stale locks, marks sessions of dead owners terminated, deletes temp files, fixes modes, evicts output, re-indexes counters) and moves what is not into $SESS_HOME/quarantine/ (orphans, symlinks, damaged content, whose rows are unindexed). The trash and the quarantine are left to sess gc.
+--fix repairs what is safe (releases stale locks, marks sessions of dead owners terminated, deletes temp files, fixes modes, evicts output, re-indexes counters) and moves what is not into the quarantine (orphans, symlinks, damaged content, whose rows are unindexed): $SESS_HOME/quarantine/, or for content in PostgreSQL its blob_chunks rows marked quarantined. The trash and the quarantine are left to sess gc.
 
 Exits 0 when the store is clean (or --fix repaired everything it found), 1 otherwise. --json prints {clean, quarantine, findings: [{kind, severity, sessionId, path, message, fix, fixed}]}.`
 

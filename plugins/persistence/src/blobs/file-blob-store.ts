@@ -5,7 +5,7 @@ import {StorageError} from '../../../../src/errors/index.ts'
 import {isSessionId} from '../../../../src/session/names.ts'
 import {type BlobRef, type BlobStore, sha256} from '../../../../src/store/blob-store.ts'
 import {fsyncDirectory, toStorageError, writeFileAtomic} from './atomic-write.ts'
-import {decode, isCompressed} from './codec.ts'
+import {checkedContent, DAMAGED_HINT} from './integrity.ts'
 import {readRegularFile} from './read-file.ts'
 
 /**
@@ -30,23 +30,14 @@ export class FileBlobStore implements BlobStore {
 
   async get(sessionId: string, ref: BlobRef): Promise<Uint8Array> {
     const path = join(this.#sessionDirectory(sessionId, false), ref.blob)
-    let bytes: Uint8Array
+    let stored: Uint8Array
     try {
-      bytes = readRegularFile(path)
+      stored = readRegularFile(path)
     } catch (error) {
       const failure = toStorageError(error, `read ${path}`)
       throw (error as NodeJS.ErrnoException).code === 'ENOENT' ? new StorageError(failure.message, {cause: error, hint: DAMAGED_HINT}) : failure
     }
-    if (isCompressed(ref.codec)) {
-      assertIntact(path, bytes, ref.storedSha256 ?? '', ref.storedBytes ?? -1, ` (${ref.codec})`)
-      try {
-        bytes = decode(ref.codec, bytes)
-      } catch (error) {
-        throw damaged(`Content of ${path} is damaged: it does not decompress as ${ref.codec} (${(error as Error).message}).`)
-      }
-    }
-    assertIntact(path, bytes, ref.sha256, ref.bytes, isCompressed(ref.codec) ? ' once decompressed' : '')
-    return bytes
+    return checkedContent(path, stored, ref)
   }
 
   async delete(sessionId: string, blob: string): Promise<void> {
@@ -101,21 +92,6 @@ export class FileBlobStore implements BlobStore {
     }
     return directory
   }
-}
-
-/** @throws {StorageError} "damaged" unless `bytes` has length `length` and SHA-256 `expected` (`what` says which form of the content was checked). */
-function assertIntact(path: string, bytes: Uint8Array, expected: string, length: number, what: string): void {
-  const actual = sha256(bytes)
-  if (actual !== expected || bytes.length !== length) {
-    throw damaged(`Content of ${path} is damaged: SHA-256 ${actual} (${bytes.length} bytes)${what}, expected ${expected} (${length} bytes).`)
-  }
-}
-
-/** What to do about a stored copy that is missing or damaged. */
-const DAMAGED_HINT = 'The stored copy no longer matches what was saved: `sess doctor` reports it (and --fix quarantines it). Restore another version (--version), or save the original again.'
-
-function damaged(message: string): StorageError {
-  return new StorageError(message, {hint: DAMAGED_HINT})
 }
 
 /** Creates `directory` (0700) if missing, durably; refuses a symlink or non-directory in its place. */

@@ -1,7 +1,7 @@
 import {type Dirent, lstatSync, readdirSync, type Stats} from 'node:fs'
 import {join} from 'node:path'
-import {isSessionId} from '../../../src/session/names.ts'
-import type {StoreLayout} from '../../../src/store/home.ts'
+import {isSessionId} from '../../../../src/session/names.ts'
+import type {StoreLayout} from '../../../../src/store/home.ts'
 
 /** Name of a temp file left by an atomic write (`writeFileAtomic`): `.<name>.tmp-<12 hex digits>`. */
 export const TEMP_FILE = /^\..+\.tmp-[0-9a-f]{12}$/
@@ -12,38 +12,46 @@ export const QUARANTINE_BATCH = /^(\d{13})-[0-9a-z]+$/i
 /** Files of the home directory itself that sess makes (besides temp files). */
 const HOME_FILES = new Set(['sess.db', 'sess.db-wal', 'sess.db-shm', 'sess.db-journal', 'migrate.lock', 'gc.lock', 'content.lock', 'config.json'])
 
-/** A file found in the store. */
+/** Something found in the store: a file or directory path, or (content in the database) a locator such as `blob_chunks:<session id>/<blob>`. */
 export interface FoundFile {
   path: string
   bytes: number
 }
 
-/** A blob file in a session's blob directory. */
+/** A blob of a session, as stored (its bytes: the stored length). */
 export interface FoundBlob extends FoundFile {
   blob: string
 }
 
-/** What stands in the store's home, by what it is; the same listing serves gc and doctor. */
+/** A quarantine batch: when it was made (ms) and its bytes. */
+export interface FoundBatch extends FoundFile {
+  at: number
+}
+
+/** What stands in the store, by what it is; the same listing serves gc and doctor. */
 export interface ContentScan {
-  /** Temp files of atomic writes (a crash between the write and the rename leaves them). */
+  /** Temp files of atomic writes in the home (a crash between the write and the rename leaves them). */
   temps: FoundFile[]
-  /** Session blob directories (real directories named by a session id), with their blob files, by session id. */
+  /** The blobs of each session that has any (files of its blob directory, or its rows of `blob_chunks`), by session id. */
   dirs: Map<string, {path: string; blobs: Map<string, FoundBlob>}>
   /** Anything in `blobs/` that is neither a session's directory nor a blob in one (counted with all it holds). */
   strays: (FoundFile & {why: string})[]
-  /** Symlinks anywhere in the store (never followed). */
+  /** Symlinks anywhere in the store's home (never followed). */
   symlinks: string[]
-  /** Files and directories whose mode is not 0600 / 0700 (the home included). */
+  /** Files and directories of the home whose mode is not 0600 / 0700 (the home included). */
   modes: {path: string; mode: number; want: number}[]
-  /** Quarantine batches: when they were made (from their name, ms) and their bytes. */
-  quarantine: (FoundFile & {at: number})[]
+  /** Quarantine batches: directories of the home's `quarantine/`, and blobs set aside in the database. */
+  quarantine: FoundBatch[]
 }
 
 /**
  * Lists the store's home without following any symlink and without reading file contents
- * (`readdir` with file types, `lstat` for sizes and modes). Missing directories are empty.
+ * (`readdir` with file types, `lstat` for sizes and modes); missing directories are empty. The
+ * blob directory `blobs/` is listed when `blobFiles` (the store's blobs are files): otherwise it is
+ * not this store's content (a store on PostgreSQL keeps blobs in its database; a `blobs/` there is
+ * the home's own SQLite store's) and is left alone.
  */
-export function scanContent(layout: StoreLayout): ContentScan {
+export function scanHome(layout: StoreLayout, options: {blobFiles: boolean}): ContentScan {
   const scan: ContentScan = {dirs: new Map(), modes: [], quarantine: [], strays: [], symlinks: [], temps: []}
   checkMode(scan, layout.home, 0o700)
   for (const entry of list(layout.home)) {
@@ -51,10 +59,17 @@ export function scanContent(layout: StoreLayout): ContentScan {
     if (entry.isSymbolicLink()) scan.symlinks.push(path)
     else if (entry.isFile() && TEMP_FILE.test(entry.name)) scan.temps.push({bytes: size(path), path})
     else if (entry.isFile() && HOME_FILES.has(entry.name)) checkMode(scan, path, 0o600)
-    else if (entry.isDirectory() && path === layout.blobs) scanBlobs(scan, path)
+    else if (entry.isDirectory() && path === layout.blobs && options.blobFiles) scanBlobs(scan, path)
     else if (entry.isDirectory() && path === layout.quarantine) scanQuarantine(scan, path)
   }
   return scan
+}
+
+/** The quarantine batches of the home's `quarantine/` (without a scan of the rest). */
+export function homeQuarantine(layout: StoreLayout): FoundBatch[] {
+  const scan: ContentScan = {dirs: new Map(), modes: [], quarantine: [], strays: [], symlinks: [], temps: []}
+  scanQuarantine(scan, layout.quarantine)
+  return scan.quarantine
 }
 
 function scanBlobs(scan: ContentScan, root: string): void {

@@ -1,9 +1,9 @@
 import {randomBytes} from 'node:crypto'
 import {lstatSync, mkdirSync, renameSync} from 'node:fs'
 import {dirname, join, relative} from 'node:path'
-import {toStorageError} from '../../persistence/src/blobs/atomic-write.ts'
-import {StorageError} from '../../../src/errors/index.ts'
-import type {StoreLayout} from '../../../src/store/home.ts'
+import {toStorageError} from '../../../persistence/src/blobs/atomic-write.ts'
+import {StorageError} from '../../../../src/errors/index.ts'
+import type {StoreLayout} from '../../../../src/store/home.ts'
 
 /**
  * One quarantine batch: `$SESS_HOME/quarantine/<ms>-<random>/`, made on first use, into which
