@@ -28,8 +28,10 @@ async function appliedNames(db: Kysely<Database>): Promise<string[] | undefined>
 
 /**
  * Brings the schema up to date, as every command does on first use. Cheap when nothing is
- * pending (one indexed read). Migrations run under an exclusive file lock (`lockPath`), since
- * SQLite DDL is not transactional in Kysely's migrator and two processes may open a new store at once.
+ * pending (one indexed read). Migrations run under an exclusive file lock (`lockPath`), since two
+ * processes may open a new store at once, and all the pending ones commit in one transaction with
+ * Kysely's record of them (see `BunSqliteDialect`): a crash or a failure at any instant leaves the
+ * schema as it was before, never half migrated.
  *
  * @returns the names of the migrations applied now (empty when already current).
  * @throws {StorageError} when the database holds migrations this sess does not know (a newer

@@ -4,7 +4,7 @@ import {SqliteFts5Index} from '../../search/sqlite-fts5.ts'
 
 /**
  * Full-text search: the index of every record's text (`src/search/sqlite-fts5.ts`), filled from
- * the records already stored, in one transaction.
+ * the records already stored, in the migrator's transaction (see `BunSqliteDialect`).
  *
  * Unlike the other migrations this one delegates to current code (and the current schema types):
  * the index holds nothing but what the records say, so building it as the current indexer does is
@@ -12,7 +12,7 @@ import {SqliteFts5Index} from '../../search/sqlite-fts5.ts'
  * rebuilds it.
  */
 export async function up(db: Kysely<Database>): Promise<void> {
-  await db.transaction().execute((trx) => new SqliteFts5Index().rebuild(trx))
+  await new SqliteFts5Index().rebuild(db)
 }
 
 export async function down(db: Kysely<Database>): Promise<void> {
