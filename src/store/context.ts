@@ -3,9 +3,10 @@ import {monotonicFactory} from 'ulid'
 import type {LifecycleBus} from '../bus/index.ts'
 import {PreparedQueries} from '../db/prepared.ts'
 import type {Database, SessionsTable} from '../db/schema.ts'
-import {ConflictError, InvalidInputError, NotFoundError, SessError, StorageError} from '../errors/index.ts'
+import {ConflictError, type DiskFullError, InvalidInputError, NotFoundError, SessError, StorageError} from '../errors/index.ts'
 import {awaitUnlocked} from '../lock/contention.ts'
 import {LockBusyError} from '../lock/fence.ts'
+import {diskFullError, isDiskFull} from '../os/disk-space.ts'
 import type {LeaseRef} from '../lock/token.ts'
 import type {SearchIndex} from '../search/search-index.ts'
 import {isSessionId} from '../session/names.ts'
@@ -32,6 +33,8 @@ export type SessionRow = Selectable<SessionsTable>
 
 /** What a {@link StoreContext} is built from. */
 export interface StoreContextParts {
+  /** The store's home directory (whose disk the database's writes need). */
+  home: string
   db: Kysely<Database>
   beginWrite: string
   /** The database again, for lock rows: commits not flushed (see `MetadataDatabase.relaxedDb`). */
@@ -55,6 +58,8 @@ export interface StoreContextParts {
 
 /** What the store's operations share: the database, blobs, bus, clock, leases and the write path. */
 export class StoreContext {
+  /** The store's home directory. */
+  readonly home: string
   readonly db: Kysely<Database>
   readonly blobs: BlobStore
   readonly bus: LifecycleBus
@@ -81,6 +86,7 @@ export class StoreContext {
   #closed = false
 
   constructor(parts: StoreContextParts) {
+    this.home = parts.home
     this.db = parts.db
     this.outputLimit = parts.outputLimit ?? DEFAULT_OUTPUT_LIMIT
     this.#beginWrite = CompiledQuery.raw(parts.beginWrite)
@@ -199,7 +205,7 @@ export class StoreContext {
         }
       })
     } catch (error) {
-      throw storageFailure(error, claims)
+      throw storageFailure(error, this.home, claims)
     }
   }
 
@@ -213,7 +219,7 @@ export class StoreContext {
     try {
       return await work(this.#relaxedDb)
     } catch (error) {
-      throw storageFailure(error)
+      throw storageFailure(error, this.home)
     }
   }
 
@@ -308,10 +314,15 @@ export function byteLength(text: string): number {
   return Buffer.byteLength(text, 'utf8')
 }
 
-/** `error` as thrown out of a database call: a {@link SessError} as is, a unique-name clash as a {@link ConflictError}, anything else a {@link StorageError}. */
-function storageFailure(error: unknown, claims?: {name: string; hint?: string}): SessError {
+/**
+ * `error` as thrown out of a database call: a {@link SessError} as is, a unique-name clash as a
+ * {@link ConflictError}, a full disk as a {@link DiskFullError} naming the disk of `home`, anything
+ * else a {@link StorageError}.
+ */
+function storageFailure(error: unknown, home: string, claims?: {name: string; hint?: string}): SessError {
   if (error instanceof SessError) return error
   if (claims && isUniqueViolation(error)) return nameTaken(claims.name, claims.hint)
+  if (isDiskFull(error)) return diskFullError(home, error)
   return new StorageError(`The store's database failed: ${(error as Error).message}`, {
     cause: error,
     hint: 'Nothing was changed by this call; check the disk and the permissions of the store directory, then retry.',

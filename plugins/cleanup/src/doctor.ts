@@ -178,7 +178,7 @@ export async function runDoctor(ctx: StoreContext, layout: StoreLayout, options:
             try {
               chmodSync(path, want)
             } catch (error) {
-              if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw toStorageError(error, `chmod ${path}`)
+              if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw toStorageError(error, `chmod ${path}`, path)
             }
             return true
           },

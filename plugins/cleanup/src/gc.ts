@@ -389,7 +389,7 @@ export async function execute(
       rmSync(entry.item.path!, {force: true, recursive: true})
       fsyncDirectory(layout.quarantine)
     } catch (error) {
-      throw toStorageError(error, `delete ${entry.item.path}`)
+      throw toStorageError(error, `delete ${entry.item.path}`, entry.item.path!)
     }
     count(report, entry.item)
     progress()
@@ -420,7 +420,7 @@ function fsyncIfThere(directory: string): void {
   try {
     fsyncDirectory(directory)
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw toStorageError(error, `fsync ${directory}`)
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw toStorageError(error, `fsync ${directory}`, directory)
   }
 }
 
@@ -433,7 +433,7 @@ async function carryOutContent(ctx: StoreContext, layout: StoreLayout, entry: Pl
       unlinkSync(path!)
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return skip(entry, 'it was gone already')
-      throw toStorageError(error, `delete ${path}`)
+      throw toStorageError(error, `delete ${path}`, path!)
     }
     count(report, item)
     return

@@ -34,7 +34,7 @@ export class FileBlobStore implements BlobStore {
     try {
       bytes = readRegularFile(path)
     } catch (error) {
-      throw toStorageError(error, `read ${path}`)
+      throw toStorageError(error, `read ${path}`, path)
     }
     if (isCompressed(ref.codec)) {
       assertIntact(path, bytes, ref.storedSha256 ?? '', ref.storedBytes ?? -1, ` (${ref.codec})`)
@@ -55,7 +55,7 @@ export class FileBlobStore implements BlobStore {
       unlinkSync(join(directory, blob))
       fsyncDirectory(directory)
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw toStorageError(error, `delete blob ${blob}`)
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw toStorageError(error, `delete blob ${blob}`, directory)
     }
   }
 
@@ -66,7 +66,7 @@ export class FileBlobStore implements BlobStore {
       rmSync(directory, {force: true, recursive: true})
       fsyncDirectory(this.#root)
     } catch (error) {
-      throw toStorageError(error, `delete blobs of ${sessionId}`)
+      throw toStorageError(error, `delete blobs of ${sessionId}`, directory)
     }
   }
 
@@ -96,7 +96,7 @@ export class FileBlobStore implements BlobStore {
         assertRealDirectory(directory)
       }
     } catch (error) {
-      throw toStorageError(error, `${create ? 'create' : 'open'} ${directory}`)
+      throw toStorageError(error, `${create ? 'create' : 'open'} ${directory}`, directory)
     }
     return directory
   }

@@ -40,7 +40,7 @@ export function readSource(path: string, options: {followSymlink: boolean}): Uin
     return readRegularFile(path, options)
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOTREG') throw new InvalidInputError(`${path} is not a regular file.`)
-    throw toStorageError(error, `read ${path}`)
+    throw toStorageError(error, `read ${path}`, path)
   }
 }
 
