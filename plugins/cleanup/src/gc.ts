@@ -81,7 +81,7 @@ export interface Planned {
  * plan in an order that a kill at any instant leaves consistent and the next run finishes:
  * stale locks released; under the content lock, temp files deleted, orphans quarantined, rows
  * without content unindexed; sessions trashed (a batch per transaction, each session re-checked);
- * trash purged (content first, then rows); old quarantine batches deleted. Emits `gc.completed`.
+ * trash purged (rows, then content); old quarantine batches deleted. Emits `gc.completed`.
  *
  * @throws {LockError} when another gc run holds the store past `options.wait`.
  * @throws {VetoError} when a `gc.planned` handler vetoes. @throws {InvalidInputError} for an invalid policy.
@@ -359,22 +359,32 @@ export async function execute(
       if (!ok) skip(entry, 'it changed since the plan (restored, pinned or already purged)')
       return ok
     })
-    // Content first (made durable by one fsync of the blob root per batch), then rows: a kill in
-    // between leaves trashed rows without content, which the next run purges.
     for (const entry of [...go]) {
-      const why = deleteBlobDirectory(layout, entry.session!.id)
+      const why = blobDirectoryProblem(layout, entry.session!.id)
       if (why !== undefined) {
         go.splice(go.indexOf(entry), 1)
         skip(entry, why)
       }
     }
-    if (go.length > 0) fsyncIfThere(layout.blobs)
+    // Rows first (one transaction per batch), then content (made durable by one fsync of the blob
+    // root per batch), as `sess rm --purge` does: a kill in between leaves blob directories that no
+    // row names, which the next sweep quarantines, and never a session in the trash without its
+    // content, which `sess restore --from-trash` would bring back empty.
     if (go.length > 0) {
       await ctx.write(async (trx) => {
         const ids = go.map((entry) => entry.session!.id)
         await trx.deleteFrom('locks').where('session_id', 'in', ids).execute()
         await trx.deleteFrom('sessions').where('id', 'in', ids).where('trashed_at', 'is not', null).execute()
       })
+      for (const entry of go) {
+        const path = join(layout.blobs, entry.session!.id)
+        try {
+          rmSync(path, {force: true, recursive: true})
+        } catch (error) {
+          throw toStorageError(error, `delete ${path}, the content of a session purged from the index (the next gc quarantines what is left)`, path)
+        }
+      }
+      fsyncIfThere(layout.blobs)
     }
     for (const entry of go) {
       count(report, entry.item)
@@ -399,21 +409,14 @@ export async function execute(
 }
 
 /**
- * Deletes a session's blob directory (a missing one is fine), never through a symlink.
- *
- * @returns why it could not, or `undefined` when it is gone.
+ * Why a session's blob directory may not be deleted: something other than a directory (a symlink,
+ * a file) stands in its place, which gc never follows; `undefined` when it is a directory or missing.
  */
-function deleteBlobDirectory(layout: StoreLayout, sessionId: string): string | undefined {
+function blobDirectoryProblem(layout: StoreLayout, sessionId: string): string | undefined {
   const path = join(layout.blobs, sessionId)
   const stat = lstatSync(path, {throwIfNoEntry: false})
-  if (stat === undefined) return undefined
-  if (!stat.isDirectory()) return `its content could not be deleted: ${path} is not a directory (a symlink or file stands in its place; see sess doctor)`
-  try {
-    rmSync(path, {force: true, recursive: true})
-    return undefined
-  } catch (error) {
-    return `its content could not be deleted: ${(error as Error).message}`
-  }
+  if (stat === undefined || stat.isDirectory()) return undefined
+  return `its content could not be deleted: ${path} is not a directory (a symlink or file stands in its place; see sess doctor)`
 }
 
 function fsyncIfThere(directory: string): void {
