@@ -95,6 +95,7 @@ export const crashMatrix: StressSuite = async ({log, quick, workDir}) => {
     for (const run of runs) {
       if (run.done) continue
       const failures = await runCase(run, startup, seed)
+      for (const failure of failures) log(`FAILED ${failure}`)
       tally.failures.push(...failures)
       run.failures += failures.length
       run.done ||= run.kills >= perPath || run.cases >= perPath * 3
@@ -144,7 +145,7 @@ async function runCase(run: PathRun, startup: number, seed: number): Promise<str
     problems.push(...(await victimCase.check(store, outcome)))
     const thorough = n % CLI_DOCTOR_EVERY === 0
     problems.push(...(await doctorAfterKill(store, path.litter, {checksums: thorough || path.checksums === true, cli: thorough})))
-    await victimCase.cleanup?.(store)
+    await victimCase.after?.(store)
   } catch (error) {
     problems.push(`the check failed: ${(error as Error).message}`)
   }

@@ -36,8 +36,12 @@ export interface CrashCase {
    * @returns the problems found, one line each.
    */
   check(store: Store, outcome: VictimOutcome): Promise<string[]>
-  /** Runs after the check and the doctor: removes what the case left, to keep the store small. */
-  cleanup?(store: Store): Promise<void>
+  /**
+   * Runs after the check and the doctor's repairs, on the store as they left it: brings what the
+   * path keeps track of up to date with those repairs, and removes what the case left, to keep
+   * the store small.
+   */
+  after?(store: Store): Promise<void>
 }
 
 /** Makes a path whose store lives in `dir`. */

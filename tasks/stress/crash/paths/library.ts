@@ -41,6 +41,11 @@ export function libraryPath(mode: CrashMode): PathFactory {
             if (problems.length === 0) problems.push(...(await probeWrite(store, reported)))
             return problems
           },
+          async after(store) {
+            // The doctor's release of a stale lock raises its fencing token too (so that the dead holder's writes would be refused).
+            const [lock] = await store.locks(CRASH_SESSION)
+            cursor.lockToken = Math.max(cursor.lockToken, lock?.token ?? 0)
+          },
           victim: {afterReady: true, argv: [process.execPath, CHILD, home, mode, String(n)]},
         }
       },

@@ -45,7 +45,7 @@ export function removePath(purge: boolean): PathFactory {
         }
         return {
           check: (store, outcome) => checkRemoved(store, outcome, removed, purge),
-          cleanup: purgeAll,
+          after: purgeAll,
           victim: {argv: sessArgv(['rm', ...removed.map((s) => s.name), ...(purge ? ['--purge'] : [])]), env: sessEnv(home)},
         }
       },

@@ -38,7 +38,7 @@ export const restorePath: PathFactory = async (dir) => {
           else if (now === undefined && force) problems.push(`${target}: the file --force replaces is gone`)
           return problems
         },
-        async cleanup() {
+        async after() {
           for (const name of readdirSync(out)) {
             if (name.startsWith(`.r${n}.jsonl.tmp-`)) temps += 1
             rmSync(join(out, name), {force: true})

@@ -27,7 +27,7 @@ export const saveFilePath: PathFactory = async (dir) => {
       writeFileSync(file, input.bytes)
       return {
         check: (store, outcome) => checkFiles(store, outcome, [{bytes: input.bytes, name, records: input.records}]),
-        cleanup: purgeAll,
+        after: purgeAll,
         victim: {argv: sessArgv(['save', file, '--name', name]), env: sessEnv(home)},
       }
     },
@@ -52,7 +52,7 @@ export const saveDirPath: PathFactory = async (dir) => {
         writeFileSync(join(directory, `${name}.jsonl`), input.bytes)
         files.push({bytes: input.bytes, name, records: input.records})
       }
-      return {check: (store, outcome) => checkFiles(store, outcome, files), cleanup: purgeAll, victim: {argv: sessArgv(['save', directory]), env: sessEnv(home)}}
+      return {check: (store, outcome) => checkFiles(store, outcome, files), after: purgeAll, victim: {argv: sessArgv(['save', directory]), env: sessEnv(home)}}
     },
     home,
     litter: LITTER,
