@@ -3,7 +3,7 @@ import {sql} from 'kysely'
 import {Migrator} from 'kysely/migration'
 import {describe, expect, it} from 'vitest'
 import {useTempDir} from '../../test/helpers/cli.ts'
-import {StorageError} from '../errors/index.ts'
+import {DiskFullError, StorageError} from '../errors/index.ts'
 import {openStore} from '../store/open-store.ts'
 import {connectDatabase} from './connect.ts'
 import {migrateToLatest, migrationStatus} from './migrate.ts'
@@ -49,5 +49,27 @@ describe('migrateToLatest', () => {
     await using store = await openStore({home})
     expect(new TextDecoder().decode((await store.restore(saved.sessionId)).bytes)).toBe(original)
     expect(await store.search('kept words', {limit: 0})).toHaveLength(1)
+  })
+
+  it('fails with a DiskFullError when the database cannot grow, and applies nothing', async () => {
+    const home = join(dir.path, 'full')
+    await (await openStore({home})).close()
+    const database = connectDatabase(join(home, 'sess.db'))
+    try {
+      const {error} = await new Migrator({db: database.db, provider: migrationProvider}).migrateTo('2026-11-21T04-coordinator')
+      expect(error).toBeUndefined()
+      // The database may not grow by a page, and has no free page (vacuumed): SQLite fails the search index's tables with SQLITE_FULL, as on a full disk.
+      await sql`vacuum`.execute(database.db)
+      const {rows} = await sql<{page_count: number}>`pragma page_count`.execute(database.db)
+      await sql.raw(`pragma max_page_count = ${rows[0]!.page_count}`).execute(database.db)
+      const failure = await migrateToLatest(database.db, join(home, 'migrate.lock')).catch((caught: unknown) => caught)
+      expect(failure).toBeInstanceOf(DiskFullError)
+      expect((failure as DiskFullError).message).toContain(`The disk holding ${home} is full`)
+      const pending = (await migrationStatus(database.db)).filter((m) => m.appliedAt === null).map((m) => m.name)
+      expect(pending).toEqual(['2026-11-21T05-search', '2026-11-21T06-compression'])
+    } finally {
+      await Promise.all([database.db.destroy(), database.relaxedDb.destroy()])
+      database.close()
+    }
   })
 })

@@ -1,6 +1,8 @@
 import {type Kysely, sql} from 'kysely'
 import {Migrator} from 'kysely/migration'
-import {StorageError} from '../errors/index.ts'
+import {dirname} from 'node:path'
+import {type DiskFullError, StorageError} from '../errors/index.ts'
+import {diskFullError, isDiskFull} from '../os/disk-space.ts'
 import {lockFile} from '../os/flock.ts'
 import {MIGRATIONS, migrationProvider} from './migrations/index.ts'
 import type {Database} from './schema.ts'
@@ -34,8 +36,10 @@ async function appliedNames(db: Kysely<Database>): Promise<string[] | undefined>
  * schema as it was before, never half migrated.
  *
  * @returns the names of the migrations applied now (empty when already current).
+ * @param lockPath the lock file, in the store's home.
  * @throws {StorageError} when the database holds migrations this sess does not know (a newer
- *   schema: sess never downgrades), or when a migration fails.
+ *   schema: sess never downgrades), or when a migration fails; a {@link DiskFullError} when it
+ *   failed for want of space.
  */
 export async function migrateToLatest(db: Kysely<Database>, lockPath: string): Promise<string[]> {
   const known = Object.keys(MIGRATIONS)
@@ -45,6 +49,7 @@ export async function migrateToLatest(db: Kysely<Database>, lockPath: string): P
   using _lock = lockFile(lockPath, {wait: true})
   const {error, results = []} = await new Migrator({db, provider: migrationProvider}).migrateToLatest()
   if (error) {
+    if (isDiskFull(error)) throw diskFullError(dirname(lockPath), error)
     const failed = results.find((r) => r.status === 'Error')?.migrationName ?? 'unknown'
     throw new StorageError(`Migration ${failed} failed: ${(error as Error).message ?? error}`, {
       cause: error,
