@@ -18,8 +18,6 @@ export interface CrashPath {
    * library child), or over the CLI command's run as the matrix measures it.
    */
   timing: {afterReady: true; maxMs: number} | {afterReady: false}
-  /** Have the doctor read every blob after every kill (else every few kills). */
-  checksums?: boolean
   /** Figures of its own for the suite's last lines (what kills left outside the store…). */
   summary?(): string
   /** Prepares case `n` (writes what it needs into the store, in this process, before the victim starts) and returns it. */

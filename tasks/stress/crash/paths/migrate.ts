@@ -17,13 +17,13 @@ import type {VictimOutcome} from '../victim.ts'
 /** The migrations each case rolls back to, in turn (the ones after it are undone). */
 const ROLLBACK_TO = ['2026-11-21T04-coordinator', '2026-11-21T03-cleanup']
 
-/** `migrate`: 40 sessions of 150 records each (6,000 records for the search index to take in; 20 in quick mode). */
+/** `migrate`: 30 sessions of 150 records each (4,500 records for the search index to take in; 20 in quick mode). */
 export const migratePath: PathFactory = async (dir, {quick}) => {
   const home = join(dir, 'store')
   const saved: (SavedExpectation & {id: string})[] = []
   {
     await using store = await openStore({home})
-    for (let i = 1; i <= (quick ? 20 : 40); i++) {
+    for (let i = 1; i <= (quick ? 20 : 30); i++) {
       const input = sessJsonl(`mig${i}`, 150, 600)
       const name = `mig-${i}`
       const {sessionId: id} = await store.save({bytes: input.bytes, name})
