@@ -1,6 +1,8 @@
 import {type Kysely, sql} from 'kysely'
 import {Migrator} from 'kysely/migration'
-import {StorageError} from '../errors/index.ts'
+import {dirname} from 'node:path'
+import {type DiskFullError, StorageError} from '../errors/index.ts'
+import {diskFullError, isDiskFull} from '../os/disk-space.ts'
 import {lockFile} from '../os/flock.ts'
 import {MIGRATIONS, migrationProvider} from './migrations/index.ts'
 import type {Database} from './schema.ts'
@@ -29,14 +31,18 @@ async function appliedNames(db: Kysely<Database>): Promise<string[] | undefined>
 
 /**
  * Brings the schema up to date, as every command does on first use. Cheap when nothing is
- * pending (one indexed read). Migrations run under an exclusive file lock (`lockPath`), since
- * SQLite DDL is not transactional in Kysely's migrator and two processes may open a new store at
- * once. On PostgreSQL, Kysely's migrator also holds an advisory lock and runs each migration in a
- * transaction of its own, so two machines sharing the database never migrate it at once.
+ * pending (one indexed read). Migrations run under an exclusive file lock (`lockPath`), since two
+ * processes may open a new store at once, and all the pending ones commit in one transaction with
+ * Kysely's record of them (see `BunSqliteDialect`): a crash or a failure at any instant leaves the
+ * schema as it was before, never half migrated.
+ * On PostgreSQL, Kysely's migrator also holds an advisory lock, so two machines sharing the
+ * database never migrate it at once.
  *
  * @returns the names of the migrations applied now (empty when already current).
+ * @param lockPath the lock file, in the store's home.
  * @throws {StorageError} when the database holds migrations this sess does not know (a newer
- *   schema: sess never downgrades), or when a migration fails.
+ *   schema: sess never downgrades), or when a migration fails; a {@link DiskFullError} when it
+ *   failed for want of space.
  */
 export async function migrateToLatest(db: Kysely<Database>, lockPath: string): Promise<string[]> {
   const known = Object.keys(MIGRATIONS)
@@ -46,6 +52,7 @@ export async function migrateToLatest(db: Kysely<Database>, lockPath: string): P
   using _lock = lockFile(lockPath, {wait: true})
   const {error, results = []} = await new Migrator({db, provider: migrationProvider}).migrateToLatest()
   if (error) {
+    if (isDiskFull(error)) throw diskFullError(dirname(lockPath), error)
     const failed = results.find((r) => r.status === 'Error')?.migrationName ?? 'unknown'
     throw new StorageError(`Migration ${failed} failed: ${(error as Error).message ?? error}`, {
       cause: error,

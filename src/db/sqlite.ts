@@ -1,7 +1,7 @@
 import {Database as BunDatabase} from 'bun:sqlite'
 import {closeSync, constants, lstatSync, openSync} from 'node:fs'
 import {dirname, join} from 'node:path'
-import {SqliteDialect, type SqliteDatabase, type SqliteStatement} from 'kysely'
+import {type DialectAdapter, SqliteAdapter, SqliteDialect, type SqliteDatabase, type SqliteStatement} from 'kysely'
 import {StorageError} from '../errors/index.ts'
 
 /** How long a statement waits for another process's write lock before failing, in ms. */
@@ -98,10 +98,29 @@ export const SQLITE_BEGIN_WRITE = 'begin immediate'
  */
 export const SQLITE_RELAXED_SYNCHRONOUS = 'NORMAL'
 
-/** Kysely's `SqliteDialect` over a `bun:sqlite` database, its statements from bun's statement cache. */
+/**
+ * Kysely's `SqliteDialect` over a `bun:sqlite` database, its statements from bun's statement
+ * cache, and its adapter saying that DDL is transactional, which in SQLite it is
+ * (https://www.sqlite.org/lang_transaction.html: any command that changes the database, schema
+ * included). Kysely's migrator then runs the pending migrations, and its record of each, in one
+ * transaction: a crash at any instant leaves the schema as it was or wholly migrated. (Kysely's
+ * own SQLite adapter says otherwise, so its migrator ran each statement on its own, and a kill
+ * between two statements of one migration left a store that no later run could migrate.)
+ */
 export class BunSqliteDialect extends SqliteDialect {
   constructor(database: BunDatabase) {
     super({database: new BunSqliteAdapter(database)})
+  }
+
+  override createAdapter(): DialectAdapter {
+    return new TransactionalDdlAdapter()
+  }
+}
+
+/** Kysely's SQLite adapter, with transactional DDL (see {@link BunSqliteDialect}). */
+class TransactionalDdlAdapter extends SqliteAdapter {
+  override get supportsTransactionalDdl(): boolean {
+    return true
   }
 }
 

@@ -2,6 +2,7 @@ export {ExitCode} from './exit-codes.ts'
 export {
   CommandError,
   ConflictError,
+  DiskFullError,
   InvalidInputError,
   InvalidTransitionError,
   LimitError,

@@ -127,7 +127,40 @@ export class VetoError extends SessError {
 
 /** The store's disk, database or content failed (I/O error, disk full, corruption). Exit 1. */
 export class StorageError extends SessError {
-  constructor(message: string, options: SessErrorOptions = {}) {
-    super(message, 'E_STORAGE', ExitCode.failure, options)
+  /** @param code for a subclass: its own stable code. */
+  constructor(message: string, options: SessErrorOptions = {}, code = 'E_STORAGE') {
+    super(message, code, ExitCode.failure, options)
+  }
+}
+
+/**
+ * A write found its disk full: `ENOSPC` from the file system, `EDQUOT` (the user's quota spent),
+ * or `SQLITE_FULL` from the database. Exit 1. The write that failed was not committed: a blob's
+ * temp file is removed, a transaction rolled back. Made by `diskFullError()` (`src/os/disk-space.ts`),
+ * which finds the mount point and the space left.
+ */
+export class DiskFullError extends StorageError {
+  /** The mount point of the file system that is full. */
+  readonly mountPoint: string
+  /** Bytes free there when the error was made (for an unprivileged user), or `null` if unknown. */
+  readonly freeBytes: number | null
+
+  /**
+   * @param where.path what was being written (a file, or the store's home for its database).
+   * @param where.free {@link freeBytes} as text (`0 B`, `12 KiB`), or `null` if unknown.
+   * @param where.quota whether the user's quota, not the disk, ran out.
+   */
+  constructor(where: {path: string; mountPoint: string; freeBytes: number | null; free: string | null; quota: boolean}, options: SessErrorOptions = {}) {
+    const left = where.free === null ? '' : `: ${where.free} free on ${where.mountPoint}`
+    super(
+      where.quota ? `Your disk quota is used up on ${where.mountPoint}, which holds ${where.path}.` : `The disk holding ${where.path} is full${left}.`,
+      {
+        hint: `Free space on ${where.mountPoint} (delete files you no longer need there, or old sessions with \`sess rm --purge\` or \`sess gc\`), then retry; the write that failed was not kept.`,
+        ...options,
+      },
+      'E_DISK_FULL',
+    )
+    this.mountPoint = where.mountPoint
+    this.freeBytes = where.freeBytes
   }
 }

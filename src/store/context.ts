@@ -4,9 +4,10 @@ import type {LifecycleBus} from '../bus/index.ts'
 import type {DialectName} from '../db/dialect.ts'
 import {PreparedQueries} from '../db/prepared.ts'
 import type {Database, SessionsTable} from '../db/schema.ts'
-import {ConflictError, InvalidInputError, NotFoundError, SessError, StorageError} from '../errors/index.ts'
+import {ConflictError, type DiskFullError, InvalidInputError, NotFoundError, SessError, StorageError} from '../errors/index.ts'
 import {awaitUnlocked} from '../lock/contention.ts'
 import {LockBusyError} from '../lock/fence.ts'
+import {diskFullError, isDiskFull} from '../os/disk-space.ts'
 import type {LeaseRef} from '../lock/token.ts'
 import type {SearchIndex} from '../search/search-index.ts'
 import {isSessionId} from '../session/names.ts'
@@ -36,6 +37,8 @@ export type SessionRow = Selectable<SessionsTable>
 export interface StoreContextParts {
   /** The engine of the metadata database. */
   dialect: DialectName
+  /** The store's home directory (whose disk the database's writes need). */
+  home: string
   db: Kysely<Database>
   beginWrite: string
   /** The database again, for lock rows: commits not flushed (see `MetadataDatabase.relaxedDb`). */
@@ -61,6 +64,8 @@ export interface StoreContextParts {
 export class StoreContext {
   /** The engine of the metadata database: `postgres` when the store is shared (DESIGN §8). */
   readonly dialect: DialectName
+  /** The store's home directory. */
+  readonly home: string
   readonly db: Kysely<Database>
   readonly blobs: BlobStore
   readonly bus: LifecycleBus
@@ -90,6 +95,7 @@ export class StoreContext {
 
   constructor(parts: StoreContextParts) {
     this.dialect = parts.dialect
+    this.home = parts.home
     this.db = parts.db
     this.outputLimit = parts.outputLimit ?? DEFAULT_OUTPUT_LIMIT
     this.#beginWrite = CompiledQuery.raw(parts.beginWrite)
@@ -213,7 +219,7 @@ export class StoreContext {
         }
       })
     } catch (error) {
-      throw storageFailure(error, claims)
+      throw storageFailure(error, this.home, claims)
     }
   }
 
@@ -227,7 +233,7 @@ export class StoreContext {
     try {
       return await work(this.#relaxedDb)
     } catch (error) {
-      throw storageFailure(error)
+      throw storageFailure(error, this.home)
     }
   }
 
@@ -322,10 +328,15 @@ export function byteLength(text: string): number {
   return Buffer.byteLength(text, 'utf8')
 }
 
-/** `error` as thrown out of a database call: a {@link SessError} as is, a unique-name clash as a {@link ConflictError}, anything else a {@link StorageError}. */
-function storageFailure(error: unknown, claims?: {name: string; hint?: string}): SessError {
+/**
+ * `error` as thrown out of a database call: a {@link SessError} as is, a unique-name clash as a
+ * {@link ConflictError}, a full disk as a {@link DiskFullError} naming the disk of `home`, anything
+ * else a {@link StorageError}.
+ */
+function storageFailure(error: unknown, home: string, claims?: {name: string; hint?: string}): SessError {
   if (error instanceof SessError) return error
   if (claims && isUniqueViolation(error)) return nameTaken(claims.name, claims.hint)
+  if (isDiskFull(error)) return diskFullError(home, error)
   return new StorageError(`The store's database failed: ${(error as Error).message}`, {
     cause: error,
     hint: 'Nothing was changed by this call; check the disk and the permissions of the store directory, then retry.',

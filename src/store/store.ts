@@ -33,7 +33,6 @@ export {DEFAULT_OUTPUT_LIMIT} from './output-limit.ts'
 
 /** What a {@link Store} is built from; see `openStore()`. */
 export interface StoreParts extends StoreContextParts {
-  home: string
   /** Taken (flock) while migrations run. */
   migrateLock: string
   /** Warnings from opening (e.g. permissions fixed). */

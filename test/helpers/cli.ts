@@ -41,15 +41,27 @@ export function useTempDir(prefix = 'sess-test-'): {path: string} {
   return {path: dir.path}
 }
 
+/** The command line of the real CLI (`bun bin/run.ts …`) with `args`. */
+export function sessArgv(args: string[]): string[] {
+  return [process.execPath, join(REPO, 'bin', 'run.ts'), ...args]
+}
+
 /**
- * Runs the real CLI (`bun bin/run.ts …`) in a child process with `SESS_HOME=home` and a private
- * XDG data dir (so linked plugins stay in the test), no colours, and optional stdin; `prefix` is
- * a command that runs it (such as {@link WITHOUT_PRIVILEGE}).
+ * The environment the CLI runs in for {@link sess}: `SESS_HOME=home` and a private XDG data dir
+ * (so linked plugins stay in the test), no colours, then `env` on top.
+ */
+export function sessEnv(home: string, env: Record<string, string> = {}): Record<string, string | undefined> {
+  return {...process.env, NODE_ENV: 'production', NO_COLOR: '1', SESS_HOME: home, XDG_DATA_HOME: join(home, '..', 'xdg-data'), ...env}
+}
+
+/**
+ * Runs the real CLI in a child process, in {@link sessEnv}, with optional stdin; `prefix` is a
+ * command that runs it (such as {@link WITHOUT_PRIVILEGE}).
  */
 export function sess(home: string, args: string[], options: {stdin?: Uint8Array | string; env?: Record<string, string>; cwd?: string; prefix?: readonly string[]} = {}): CliResult {
-  const result = Bun.spawnSync([...(options.prefix ?? []), process.execPath, join(REPO, 'bin', 'run.ts'), ...args], {
+  const result = Bun.spawnSync([...(options.prefix ?? []), ...sessArgv(args)], {
     cwd: options.cwd ?? REPO,
-    env: {...process.env, NODE_ENV: 'production', NO_COLOR: '1', SESS_HOME: home, XDG_DATA_HOME: join(home, '..', 'xdg-data'), ...options.env},
+    env: sessEnv(home, options.env),
     stdin: options.stdin === undefined ? 'ignore' : typeof options.stdin === 'string' ? new TextEncoder().encode(options.stdin) : options.stdin,
   })
   return {

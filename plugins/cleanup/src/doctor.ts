@@ -175,7 +175,7 @@ export async function runDoctor(ctx: StoreContext, layout: StoreLayout, options:
             try {
               chmodSync(path, want)
             } catch (error) {
-              if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw toStorageError(error, `chmod ${path}`)
+              if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw toStorageError(error, `chmod ${path}`, path)
             }
             return true
           },
@@ -277,6 +277,6 @@ function removeLink(path: string): void {
   try {
     unlinkSync(path)
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw toStorageError(error, `remove the symlink ${path}`)
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw toStorageError(error, `remove the symlink ${path}`, path)
   }
 }

@@ -1,9 +1,11 @@
+import {Database} from 'bun:sqlite'
 import {writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterAll, afterEach, beforeAll, beforeEach, describe, expect, it} from 'vitest'
 import {LockError, VetoError} from '../../../src/errors/index.ts'
 import {DEFAULT_PLUGINS, openStore} from '../../../src/store/open-store.ts'
 import type {Store} from '../../../src/store/store.ts'
+import {tempDir} from '../../../test/helpers/cli.ts'
 import {DIALECTS, lockSpaceOf, type StoreTarget, storeTarget} from '../../../test/helpers/dialects.ts'
 import {DAY, GC_NOW, generateGcStore} from '../../../test/helpers/gc-store.ts'
 import {rawSql, storedContent} from '../../../test/helpers/store-content.ts'
@@ -256,5 +258,34 @@ describe.each(DIALECTS)('on %s', (dialect) => {
       expect(auto.runs).toBe(runs)
       expect(() => store.startAutoGc({interval: 1_000})).toThrow(/closed/)
     })
+  })
+})
+
+// The fault is injected with a trigger in sess.db.
+describe('store.gc on SQLite', () => {
+  it('purges rows before content: when deleting the rows fails, the session stays in the trash with all its content', async () => {
+    const dir = tempDir('sess-gc-purge-order-')
+    try {
+      const clock = {now: GC_NOW}
+      const {openStore} = await import('../../../src/store/open-store.ts')
+      await using store = await openStore({home: join(dir.path, 'store'), now: () => clock.now})
+      const bytes = new TextEncoder().encode('{"kept": "whole"}\n')
+      const {sessionId} = await store.save({bytes, format: 'raw', name: 'doomed'})
+      await store.snapshot(sessionId, {n: 1})
+      await store.remove(sessionId)
+      clock.now += 7 * DAY + 1
+      // A fault in the purge's transaction, as a kill between its two steps would leave it.
+      const db = new Database(join(store.home, 'sess.db'))
+      db.run("create trigger refuse_purge before delete on sessions begin select raise(abort, 'injected failure'); end")
+      await expect(store.gc({})).rejects.toThrow(/injected failure/)
+      db.run('drop trigger refuse_purge')
+      db.close()
+      expect((await store.doctor()).findings.map((finding) => finding.kind)).toEqual(['trash-past-grace'])
+      await store.untrash(sessionId)
+      expect(Buffer.from((await store.restore(sessionId)).bytes).equals(Buffer.from(bytes))).toBe(true)
+      expect(JSON.parse(new TextDecoder().decode((await store.latestSnapshot(sessionId)).bytes))).toEqual({n: 1})
+    } finally {
+      dir.remove()
+    }
   })
 })

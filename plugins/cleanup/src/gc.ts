@@ -81,7 +81,7 @@ export interface Planned {
  * plan in an order that a kill at any instant leaves consistent and the next run finishes:
  * stale locks released; under the content lock, temp files deleted, orphans quarantined, rows
  * without content unindexed; sessions trashed (a batch per transaction, each session re-checked);
- * trash purged (content first, then rows); old quarantine batches deleted. Emits `gc.completed`.
+ * trash purged (rows, then content); old quarantine batches deleted. Emits `gc.completed`.
  *
  * @throws {LockError} when another gc run holds the store past `options.wait`.
  * @throws {VetoError} when a `gc.planned` handler vetoes. @throws {InvalidInputError} for an invalid policy.
@@ -355,22 +355,18 @@ export async function execute(ctx: StoreContext, content: ContentSource, todo: P
       if (!ok) skip(entry, 'it changed since the plan (restored, pinned or already purged)')
       return ok
     })
-    // Content first (durable before the rows go), then rows: a kill in between leaves trashed rows
-    // without content, which the next run purges.
-    const left = await content.deleteSessions(go.map((entry) => entry.session!.id))
-    for (const entry of [...go]) {
-      const why = left.get(entry.session!.id)
-      if (why !== undefined) {
-        go.splice(go.indexOf(entry), 1)
-        skip(entry, why)
-      }
-    }
+    // Rows first (one transaction per batch), then content, as `sess rm --purge` does: a kill in
+    // between leaves content that no row names, which the next sweep quarantines, and never a
+    // session in the trash without its content, which `sess restore --from-trash` would bring back
+    // empty. Content that cannot be deleted (a symlink in place of a blob directory, never followed)
+    // is left for `sess doctor` to report.
     if (go.length > 0) {
+      const ids = go.map((entry) => entry.session!.id)
       await ctx.write(async (trx) => {
-        const ids = go.map((entry) => entry.session!.id)
         await trx.deleteFrom('locks').where('session_id', 'in', ids).execute()
         await trx.deleteFrom('sessions').where('id', 'in', ids).where('trashed_at', 'is not', null).execute()
       })
+      await content.deleteSessions(ids)
     }
     for (const entry of go) {
       count(report, entry.item)
@@ -398,7 +394,7 @@ async function carryOutContent(ctx: StoreContext, content: ContentSource, entry:
       unlinkSync(path!)
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return skip(entry, 'it was gone already')
-      throw toStorageError(error, `delete ${path}`)
+      throw toStorageError(error, `delete ${path}`, path!)
     }
     count(report, item)
     return

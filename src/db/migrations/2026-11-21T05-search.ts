@@ -5,8 +5,8 @@ import {dialectOf} from '../dialect.ts'
 
 /**
  * Full-text search: the index of every record's text (`src/search/sqlite-fts5.ts` on SQLite,
- * `src/search/postgres-fts.ts` on PostgreSQL), filled from
- * the records already stored, in one transaction.
+ * `src/search/postgres-fts.ts` on PostgreSQL), filled from the records already stored, in the
+ * migrator's transaction (see `BunSqliteDialect`; PostgreSQL's DDL is transactional too).
  *
  * Unlike the other migrations this one delegates to current code (and the current schema types):
  * the index holds nothing but what the records say, so building it as the current indexer does is
@@ -14,10 +14,7 @@ import {dialectOf} from '../dialect.ts'
  * rebuilds it.
  */
 export async function up(db: Kysely<Database>): Promise<void> {
-  const index = searchIndexFor(dialectOf(db))
-  // On PostgreSQL the migrator already runs each migration in a transaction of its own.
-  if (db.isTransaction) await index.rebuild(db)
-  else await db.transaction().execute((trx) => index.rebuild(trx))
+  await searchIndexFor(dialectOf(db)).rebuild(db)
 }
 
 export async function down(db: Kysely<Database>): Promise<void> {

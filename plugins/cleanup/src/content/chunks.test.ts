@@ -51,6 +51,7 @@ describe('content in blob_chunks (PostgreSQL)', () => {
       closeDatabase: database.close,
       db: database.db,
       dialect: database.dialect,
+      home: target.home,
       locks: new AdvisoryLockSpace(target.databaseUrl!),
       lockWait: 0,
       now: () => NOW,

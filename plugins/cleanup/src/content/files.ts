@@ -46,7 +46,7 @@ export class FileContent implements ContentSource {
       return sha256(readRegularFile(path))
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
-      throw toStorageError(error, `read ${path}`)
+      throw toStorageError(error, `read ${path}`, path)
     }
   }
 
@@ -75,7 +75,7 @@ export class FileContent implements ContentSource {
       try {
         fsyncDirectory(this.#layout.blobs)
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw toStorageError(error, `fsync ${this.#layout.blobs}`)
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw toStorageError(error, `fsync ${this.#layout.blobs}`, this.#layout.blobs)
       }
     }
     return left
@@ -86,7 +86,7 @@ export class FileContent implements ContentSource {
       rmSync(path, {force: true, recursive: true})
       fsyncDirectory(this.#layout.quarantine)
     } catch (error) {
-      throw toStorageError(error, `delete ${path}`)
+      throw toStorageError(error, `delete ${path}`, path)
     }
   }
 

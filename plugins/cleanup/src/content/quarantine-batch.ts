@@ -44,7 +44,7 @@ export class QuarantineBatch {
       mkdirSync(dirname(target), {mode: 0o700, recursive: true}) // below the batch, which is real and new
       renameSync(path, target)
     } catch (error) {
-      throw toStorageError(error, `move ${path} into the quarantine`)
+      throw toStorageError(error, `move ${path} into the quarantine`, target)
     }
     return target
   }

@@ -1,7 +1,8 @@
 import {randomBytes} from 'node:crypto'
 import {closeSync, constants, fsyncSync, linkSync, openSync, renameSync, unlinkSync} from 'node:fs'
 import {basename, dirname, join} from 'node:path'
-import {ConflictError, StorageError} from '../../../../src/errors/index.ts'
+import {ConflictError, type DiskFullError, StorageError} from '../../../../src/errors/index.ts'
+import {diskFullError, isDiskFull} from '../../../../src/os/disk-space.ts'
 import {writeAll} from '../../../../src/os/write-all.ts'
 
 /** Options of {@link writeFileAtomic}. */
@@ -53,7 +54,7 @@ export function writeFileAtomic(path: string, bytes: Uint8Array, options: Atomic
     if (temp !== undefined && (error as NodeJS.ErrnoException).code === 'EEXIST' && !options.overwrite) {
       throw new ConflictError(`${path} already exists.`, {hint: 'Pass --force to replace it, or choose another path.'})
     }
-    throw toStorageError(error, `write ${path}`)
+    throw toStorageError(error, `write ${path}`, path)
   }
 }
 
@@ -88,16 +89,20 @@ export function fsyncDirectory(directory: string): void {
   }
 }
 
-/** Wraps an I/O error as a {@link StorageError} naming the operation and errno. */
-export function toStorageError(error: unknown, operation: string): StorageError {
+/**
+ * Wraps an I/O error as a {@link StorageError} naming the operation and errno: a full disk or
+ * spent quota (`ENOSPC`, `EDQUOT`) as a {@link DiskFullError} naming the disk holding `path`.
+ *
+ * @param path the file or directory the operation was on.
+ */
+export function toStorageError(error: unknown, operation: string, path: string): StorageError {
   if (error instanceof StorageError) return error
+  if (isDiskFull(error)) return diskFullError(path, error)
   const code = (error as NodeJS.ErrnoException).code
   const hints: Record<string, string> = {
     EACCES: 'Check the permissions of the directory.',
-    EDQUOT: 'The disk quota is exhausted: free space and retry.',
     EIO: 'The disk reported an I/O error: check it (dmesg) before retrying.',
     ELOOP: 'A symlink stands where a file was expected; sess never follows symlinks in its store.',
-    ENOSPC: 'The disk is full: free space (e.g. `sess rm --purge` old sessions) and retry.',
     EROFS: 'The file system is read-only.',
   }
   return new StorageError(`Could not ${operation}: ${(error as Error).message}`, {

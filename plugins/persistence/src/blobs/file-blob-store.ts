@@ -34,7 +34,7 @@ export class FileBlobStore implements BlobStore {
     try {
       stored = readRegularFile(path)
     } catch (error) {
-      const failure = toStorageError(error, `read ${path}`)
+      const failure = toStorageError(error, `read ${path}`, path)
       throw (error as NodeJS.ErrnoException).code === 'ENOENT' ? new StorageError(failure.message, {cause: error, hint: DAMAGED_HINT}) : failure
     }
     return checkedContent(path, stored, ref)
@@ -47,7 +47,7 @@ export class FileBlobStore implements BlobStore {
       unlinkSync(join(directory, blob))
       fsyncDirectory(directory)
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw toStorageError(error, `delete blob ${blob}`)
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw toStorageError(error, `delete blob ${blob}`, directory)
     }
   }
 
@@ -58,7 +58,7 @@ export class FileBlobStore implements BlobStore {
       rmSync(directory, {force: true, recursive: true})
       fsyncDirectory(this.#root)
     } catch (error) {
-      throw toStorageError(error, `delete blobs of ${sessionId}`)
+      throw toStorageError(error, `delete blobs of ${sessionId}`, directory)
     }
   }
 
@@ -88,7 +88,7 @@ export class FileBlobStore implements BlobStore {
         assertRealDirectory(directory)
       }
     } catch (error) {
-      throw toStorageError(error, `${create ? 'create' : 'open'} ${directory}`)
+      throw toStorageError(error, `${create ? 'create' : 'open'} ${directory}`, directory)
     }
     return directory
   }

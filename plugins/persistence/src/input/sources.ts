@@ -48,7 +48,7 @@ export function readSource(path: string, options: {followSymlink: boolean; limit
     const code = (error as NodeJS.ErrnoException).code
     if (code === 'ENOTREG') throw new InvalidInputError(`${path} is not a regular file.`, {hint: 'To save a stream, pipe it to `sess save -`.'})
     if (code === 'EFBIG') throw inputTooLarge(path, options.limit)
-    throw toStorageError(error, `read ${path}`)
+    throw toStorageError(error, `read ${path}`, path)
   }
   return decompressInput(bytes, path, options.limit)
 }

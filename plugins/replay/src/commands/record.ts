@@ -2,7 +2,8 @@ import {Flags} from '@oclif/core'
 import {SessCommand} from '../../../../src/cli/base-command.ts'
 import {chalk} from '../../../../src/cli/style.ts'
 import {formatBytes} from '../../../../src/cli/units.ts'
-import {CommandError, InvalidInputError, parseByteSize} from '../../../../src/index.ts'
+import {CommandError, InvalidInputError, parseByteSize, SessError} from '../../../../src/index.ts'
+import {endRecording} from '../record/end.ts'
 import {OutputWriter} from '../record/output-writer.ts'
 import {type RecordMode, runRecorded, terminalSize} from '../record/recorder.ts'
 
@@ -21,7 +22,7 @@ export interface RecordReport {
   /** Events and bytes the buffer has evicted to stay within its bound. */
   evictedEvents: number
   evictedBytes: number
-  /** Whether the store failed during the recording (the command ran on; later output was not recorded). */
+  /** Whether the store failed during the recording (the command ran on; later output was not recorded, and the session has a `recording.stopped` record). */
   incomplete: boolean
 }
 
@@ -69,7 +70,10 @@ The buffer keeps the newest --buffer-limit bytes (default: $SESS_OUTPUT_LIMIT, e
     say(`recording ${session.name} (${mode === 'pty' ? 'terminal' : 'pipes: stdout as o, stderr as e'}); replay with \`sess replay ${session.name}\``)
     const writer = new OutputWriter(store, session.id, {
       limit: bound,
-      onError: (error) => say(`${chalk.yellow('recording stopped')}: ${(error as Error).message}; the command runs on`),
+      onError: (error) => {
+        say(`${chalk.yellow('recording stopped')}: ${(error as Error).message} The command runs on, unrecorded.`)
+        if (error instanceof SessError && error.hint) say(`${chalk.dim('Hint:')} ${error.hint}`)
+      },
     })
     let outcome
     try {
@@ -79,10 +83,7 @@ The buffer keeps the newest --buffer-limit bytes (default: $SESS_OUTPUT_LIMIT, e
       await store.setStatus(session.id, 'terminated')
       throw new InvalidInputError(`Cannot run ${command[0]}: ${(error as Error).message}`)
     }
-    writer.push('x', String(outcome.exitCode))
-    await writer.close()
-    const status = outcome.signal === null ? 'completed' : 'terminated'
-    await store.setStatus(session.id, status)
+    const end = await endRecording(store, session.id, writer, outcome)
     const stats = await store.outputStats(session.id)
     const report: RecordReport = {
       bytes: writer.bytes,
@@ -91,14 +92,19 @@ The buffer keeps the newest --buffer-limit bytes (default: $SESS_OUTPUT_LIMIT, e
       evictedEvents: stats.evictedEvents,
       exitCode: outcome.exitCode,
       id: session.id,
-      incomplete: writer.failed,
+      incomplete: end.stopped !== undefined,
       mode,
       name: session.name,
       signal: outcome.signal,
-      status,
+      status: end.status,
     }
     const evicted = stats.evictedEvents > 0 ? `; ${stats.evictedEvents} older events (${formatBytes(stats.evictedBytes)}) evicted to stay within ${formatBytes(stats.limit)}` : ''
-    say(`recorded ${session.name}: ${writer.events} events, ${formatBytes(writer.bytes)}${evicted}; ${outcome.signal ?? `exit ${outcome.exitCode}`}`)
+    const until = end.stopped ? ` until the store failed ${end.stopped.time.toFixed(1)} s in` : ''
+    say(`recorded ${session.name}${until}: ${writer.events} events, ${formatBytes(writer.bytes)}${evicted}; ${outcome.signal ?? `exit ${outcome.exitCode}`}`)
+    if (end.unwritten.length > 0) {
+      const [first] = end.unwritten
+      say(`${chalk.yellow('could not write')} the end of ${session.name} (${end.unwritten.map((u) => u.what).join(', ')}): ${(first!.error as Error).message} \`sess doctor --fix\` marks it terminated once the store takes writes again.`)
+    }
     if (outcome.exitCode === 0) return report
     if (this.jsonEnabled()) this.logJson(report)
     return this.exit(outcome.exitCode)

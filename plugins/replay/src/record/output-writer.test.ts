@@ -83,7 +83,7 @@ describe('OutputWriter', () => {
       if (i % 8 === 7) await sleep(1)
     }
     await writer.close()
-    expect(writer.failed).toBe(false)
+    expect(writer.failure).toBeUndefined()
     expect(slow.holes).toEqual([])
 
     // Memory: the queue never held more than the bound, nor a write more than one batch (flushBytes, the event reaching it included).
@@ -179,7 +179,7 @@ describe('OutputWriter', () => {
     await writer.flush()
     writer.push('o', 'ignored', 1)
     await writer.close()
-    expect(writer.failed).toBe(true)
+    expect(writer.failure?.error).toBe(errors[0])
     expect(errors.map((error) => (error as Error).message)).toEqual(['disk full'])
     expect([writer.events, writer.pendingBytes]).toEqual([0, 0])
     // A store that throws at once, not in a promise, is no different.
@@ -191,6 +191,6 @@ describe('OutputWriter', () => {
     const closed = new OutputWriter(throwing, 'nobody', {limit: 1000, onError: (error) => errors.push(error)})
     closed.push('o', 'lost', 0)
     await closed.close()
-    expect([closed.failed, (errors.at(-1) as Error).message]).toEqual([true, 'closed'])
+    expect([closed.failure?.error, (errors.at(-1) as Error).message]).toEqual([errors.at(-1), 'closed'])
   })
 })

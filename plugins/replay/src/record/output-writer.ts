@@ -16,6 +16,12 @@ export interface OutputWriterOptions {
   onError?: (error: unknown) => void
 }
 
+/** How the store failed a writer: the error, and when (seconds since the recording started, as event times are). */
+export interface StoreFailure {
+  error: unknown
+  time: number
+}
+
 /** What an {@link OutputWriter} writes to: a store, or anything with its `appendOutput`. */
 export type OutputSink = Pick<Store, 'appendOutput'>
 
@@ -65,7 +71,7 @@ export class OutputWriter {
   #due = false
   /** The writer loop, while it runs. */
   #writing: Promise<void> | undefined
-  #failed = false
+  #failure: StoreFailure | undefined
   /** Events and UTF-8 bytes of `data` recorded so far: written to the store, or counted there as evicted. */
   events = 0
   bytes = 0
@@ -93,7 +99,7 @@ export class OutputWriter {
 
   /** Adds an event at the current time, evicting the oldest queued ones beyond the bound. Empty output is dropped. */
   push(code: OutputCode, data: string, time = this.now()): void {
-    if (this.#failed || (data === '' && (code === 'o' || code === 'e' || code === 'i'))) return
+    if (this.#failure || (data === '' && (code === 'o' || code === 'e' || code === 'i'))) return
     const bytes = Buffer.byteLength(data, 'utf8')
     this.#queue.push({bytes, event: {code, data, time}})
     this.#queuedBytes += bytes
@@ -113,7 +119,7 @@ export class OutputWriter {
       this.#due = true
       return this.#writing
     }
-    if (this.#failed || !this.#pending()) return Promise.resolve()
+    if (this.#failure || !this.#pending()) return Promise.resolve()
     this.#due = true
     // #drain awaits before it ends (there is something to write, see #append), so it clears #writing after this.
     this.#writing = this.#drain()
@@ -126,9 +132,9 @@ export class OutputWriter {
     await this.flush()
   }
 
-  /** Whether the store failed (what came after was not recorded). */
-  get failed(): boolean {
-    return this.#failed
+  /** How the store failed, if it did: what came after was not recorded. */
+  get failure(): StoreFailure | undefined {
+    return this.#failure
   }
 
   /** UTF-8 bytes of `data` of the events not yet in the store: queued (at most `limit`) and in the write in flight. */
@@ -139,7 +145,7 @@ export class OutputWriter {
   /** The writer loop: one write at a time, each taking the oldest queued events, while writes are due. */
   async #drain(): Promise<void> {
     try {
-      while (this.#due && !this.#failed && this.#pending()) {
+      while (this.#due && !this.#failure && this.#pending()) {
         const batch = this.#take()
         const evicted = this.#evicted
         this.#evicted = {bytes: 0, events: 0}
@@ -210,7 +216,7 @@ export class OutputWriter {
 
   /** Stops recording after the store failed: drops what waits, and says so once. */
   #fail(error: unknown): void {
-    this.#failed = true
+    this.#failure = {error, time: this.now()}
     clearTimeout(this.#timer)
     this.#timer = undefined
     this.#queue = []
