@@ -1,5 +1,7 @@
+import {dirname} from 'node:path'
 import {Kysely} from 'kysely'
 import {StorageError} from '../errors/index.ts'
+import {fsyncDirectory} from '../os/fsync-directory.ts'
 import type {SearchIndex} from '../search/search-index.ts'
 import {SqliteFts5Index} from '../search/sqlite-fts5.ts'
 import type {Database} from './schema.ts'
@@ -29,7 +31,14 @@ export interface MetadataDatabase {
  * Connects Kysely to the store's metadata database: the embedded SQLite file at `path`.
  * (PostgreSQL arrives here, behind the same `Kysely<Database>`, when `SESS_DATABASE_URL` is set.)
  *
- * @throws {StorageError} when the file cannot be opened (a symlink in its place, permissions, not a database).
+ * Once both connections are open (and with them the WAL file, which SQLite creates when a
+ * connection opens and deletes when the last one closes), the database's directory is fsynced,
+ * so that the WAL's entry in it is durable before any commit is written to the WAL. SQLite makes
+ * that fsync too, but ignores its result (os_unix.c, `unixSync`: "full_fsync(dirfd)" unchecked);
+ * here a failure fails the open.
+ *
+ * @throws {StorageError} when the file cannot be opened (a symlink in its place, permissions, not
+ *   a database, the disk failing), or its directory cannot be fsynced.
  */
 export function connectDatabase(path: string): MetadataDatabase {
   try {
@@ -37,8 +46,10 @@ export function connectDatabase(path: string): MetadataDatabase {
     let relaxed
     try {
       relaxed = openSqlite(path, SQLITE_RELAXED_SYNCHRONOUS)
+      fsyncDirectory(dirname(path))
     } catch (error) {
       main.close(false)
+      relaxed?.close(false)
       throw error
     }
     const kysely = (database: typeof main) => new Kysely<Database>({dialect: new BunSqliteDialect(database)})
@@ -54,7 +65,7 @@ export function connectDatabase(path: string): MetadataDatabase {
       hint:
         code === 'ELOOP'
           ? 'A symlink stands in place of the database; sess never follows symlinks in its store. Move it away.'
-          : 'Check that the file is a sess database and that you may read and write it.',
+          : 'Check that the file is a sess database, that you may read and write it, and that its disk works and has space.',
     })
   }
 }

@@ -2,6 +2,7 @@ import {randomBytes} from 'node:crypto'
 import {closeSync, constants, fsyncSync, linkSync, openSync, renameSync, unlinkSync} from 'node:fs'
 import {basename, dirname, join} from 'node:path'
 import {ConflictError, StorageError} from '../../../../src/errors/index.ts'
+import {fsyncDirectory} from '../../../../src/os/fsync-directory.ts'
 import {writeAll} from '../../../../src/os/write-all.ts'
 
 /** Options of {@link writeFileAtomic}. */
@@ -48,16 +49,6 @@ export function writeFileAtomic(path: string, bytes: Uint8Array, options: Atomic
       throw new ConflictError(`${path} already exists.`, {hint: 'Pass --force to replace it, or choose another path.'})
     }
     throw toStorageError(error, `write ${path}`)
-  }
-}
-
-/** fsyncs a directory, so that a rename or unlink in it is durable. */
-export function fsyncDirectory(directory: string): void {
-  const fd = openSync(directory, constants.O_RDONLY | constants.O_DIRECTORY)
-  try {
-    fsyncSync(fd)
-  } finally {
-    closeSync(fd)
   }
 }
 
