@@ -1,5 +1,5 @@
 import {randomBytes} from 'node:crypto'
-import {closeSync, constants, fsyncSync, linkSync, openSync, renameSync, unlinkSync} from 'node:fs'
+import {closeSync, constants, fstatSync, fsyncSync, linkSync, openSync, renameSync, unlinkSync} from 'node:fs'
 import {basename, dirname, join} from 'node:path'
 import {ConflictError, StorageError} from '../../../../src/errors/index.ts'
 import {fsyncDirectory} from '../../../../src/os/fsync-directory.ts'
@@ -17,10 +17,13 @@ export interface AtomicWriteOptions {
  * Writes `bytes` to `path` so that after a crash at any instant the file is either the old one
  * (or absent) or wholly the new one (DESIGN §7): a temp file in the same directory, opened
  * `O_EXCL|O_NOFOLLOW`; a full write loop (short writes continue, a zero-byte write fails); fsync;
- * rename (or link, when not overwriting, so an existing file is never clobbered); fsync of the
- * directory. On any failure the temp file is removed and the target is untouched. An fsync
- * failure is reported, never retried (the page cache may have dropped the data: see
- * PostgreSQL's "fsyncgate", 2018).
+ * a check that the file holds `bytes.length` bytes (a write that claimed bytes it never wrote
+ * would leave it short); rename (or link, when not overwriting, so an existing file is never
+ * clobbered); fsync of the directory. On any failure the temp file is removed. Without
+ * `overwrite`, so is the new file if it was already linked (the directory's fsync failed), so
+ * that `path` is as before; with `overwrite`, a failure after the rename leaves the new file in
+ * place, of unknown durability. An fsync failure is reported, never retried (the page cache may
+ * have dropped the data: see PostgreSQL's "fsyncgate", 2018).
  *
  * @throws {ConflictError} when `path` exists and `overwrite` is not set.
  * @throws {StorageError} on any I/O error (ENOSPC, EIO, EROFS…), with the errno code in the message.
@@ -29,22 +32,27 @@ export function writeFileAtomic(path: string, bytes: Uint8Array, options: Atomic
   const directory = dirname(path)
   const temp = join(directory, `.${basename(path)}.tmp-${randomBytes(6).toString('hex')}`)
   let fd: number | undefined
+  let linked = false
   try {
     fd = openSync(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, options.mode ?? 0o600)
     writeAll(fd, bytes)
     fsyncSync(fd)
+    const written = fstatSync(fd).size
+    if (written !== bytes.length) throw Object.assign(new Error(`the file holds ${written} bytes of the ${bytes.length} written`), {code: 'EIO'})
     closeSync(fd)
     fd = undefined
     if (options.overwrite) {
       renameSync(temp, path)
     } else {
       linkSync(temp, path) // fails with EEXIST instead of replacing
+      linked = true
       unlinkSync(temp)
     }
     fsyncDirectory(directory)
   } catch (error) {
     if (fd !== undefined) closeQuietly(fd)
     unlinkQuietly(temp)
+    if (linked) unlinkQuietly(path)
     if ((error as NodeJS.ErrnoException).code === 'EEXIST' && !options.overwrite) {
       throw new ConflictError(`${path} already exists.`, {hint: 'Pass --force to replace it, or choose another path.'})
     }
