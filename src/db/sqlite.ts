@@ -1,6 +1,6 @@
 import {Database as BunDatabase} from 'bun:sqlite'
 import {closeSync, constants, lstatSync, openSync} from 'node:fs'
-import {SqliteDialect, type SqliteDatabase, type SqliteStatement} from 'kysely'
+import {CompiledQuery, type DatabaseConnection, type Driver, SqliteDialect, type SqliteDatabase, SqliteDriver, type SqliteStatement} from 'kysely'
 
 /** How long a statement waits for another process's write lock before failing, in ms. */
 export const BUSY_TIMEOUT_MS = 10_000
@@ -66,10 +66,60 @@ export const SQLITE_BEGIN_WRITE = 'begin immediate'
  */
 export const SQLITE_RELAXED_SYNCHRONOUS = 'NORMAL'
 
-/** Kysely's `SqliteDialect` over a `bun:sqlite` database, its statements from bun's statement cache. */
+/**
+ * Kysely's `SqliteDialect` over a `bun:sqlite` database, its statements from bun's statement
+ * cache. A transaction begun while one is open on the connection (a migration that opens its own,
+ * run inside the transaction that makes the migration atomic: see `migrateToLatest`) runs as a
+ * savepoint of it (https://www.sqlite.org/lang_savepoint.html), where SQLite would refuse a
+ * nested `BEGIN`.
+ */
 export class BunSqliteDialect extends SqliteDialect {
+  readonly #database: BunDatabase
+
   constructor(database: BunDatabase) {
     super({database: new BunSqliteAdapter(database)})
+    this.#database = database
+  }
+
+  override createDriver(): Driver {
+    return new NestingSqliteDriver(this.#database)
+  }
+}
+
+/** Kysely's SQLite driver, with a transaction begun inside another run as a savepoint (see {@link BunSqliteDialect}). */
+class NestingSqliteDriver extends SqliteDriver {
+  readonly #database: BunDatabase
+  /** The transactions this driver began, innermost last: whether each is a savepoint. */
+  readonly #open: boolean[] = []
+
+  constructor(database: BunDatabase) {
+    super({database: new BunSqliteAdapter(database)})
+    this.#database = database
+  }
+
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    const nested = this.#database.inTransaction
+    if (!nested) await super.beginTransaction(connection)
+    this.#open.push(nested)
+    if (nested) await connection.executeQuery(CompiledQuery.raw(`savepoint ${this.#savepoint()}`))
+  }
+
+  override async commitTransaction(connection: DatabaseConnection): Promise<void> {
+    const name = this.#savepoint()
+    if (this.#open.pop()) await connection.executeQuery(CompiledQuery.raw(`release ${name}`))
+    else await super.commitTransaction(connection)
+  }
+
+  override async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    const name = this.#savepoint()
+    if (!this.#open.pop()) return super.rollbackTransaction(connection)
+    await connection.executeQuery(CompiledQuery.raw(`rollback to ${name}`))
+    await connection.executeQuery(CompiledQuery.raw(`release ${name}`))
+  }
+
+  /** The name of the innermost savepoint this driver began. */
+  #savepoint(): string {
+    return `sess_nested_${this.#open.length}`
   }
 }
 

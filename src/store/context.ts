@@ -74,6 +74,8 @@ export class StoreContext {
   readonly content: ContentLock
   /** The full-text index of transcripts: every write of records indexes them in its own transaction. */
   readonly search: SearchIndex
+  /** The statement that starts a write transaction (SQLite: `begin immediate`). */
+  readonly beginWrite: string
   readonly #beginWrite: CompiledQuery
   readonly #relaxedDb: Kysely<Database>
   readonly #beforeClose = new Set<() => Promise<unknown>>()
@@ -83,6 +85,7 @@ export class StoreContext {
   constructor(parts: StoreContextParts) {
     this.db = parts.db
     this.outputLimit = parts.outputLimit ?? DEFAULT_OUTPUT_LIMIT
+    this.beginWrite = parts.beginWrite
     this.#beginWrite = CompiledQuery.raw(parts.beginWrite)
     this.#relaxedDb = parts.relaxedDb
     this.blobs = parts.blobs

@@ -78,7 +78,7 @@ export async function openStore(options: OpenStoreOptions = {}): Promise<Store> 
   ensureFile(layout.contentLock)
   const {beginWrite, close: closeDatabase, db, relaxedDb, search} = connectDatabase(layout.database)
   try {
-    if (options.autoMigrate ?? true) await migrateToLatest(db, layout.migrateLock)
+    if (options.autoMigrate ?? true) await migrateToLatest(db, layout.migrateLock, beginWrite)
   } catch (error) {
     await Promise.all([db.destroy(), relaxedDb.destroy()])
     closeDatabase()

@@ -558,7 +558,7 @@ export class Store implements AsyncDisposable {
    * @returns the names of the migrations applied now.
    */
   migrate(): Promise<string[]> {
-    return migrateToLatest(this.#ctx.db, this.#migrateLock)
+    return migrateToLatest(this.#ctx.db, this.#migrateLock, this.#ctx.beginWrite)
   }
 
   /** Releases the leases this process holds through this store, then closes the database. Idempotent; any later call fails with a {@link StorageError}. */

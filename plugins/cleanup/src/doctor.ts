@@ -94,7 +94,7 @@ export async function runDoctor(ctx: StoreContext, layout: StoreLayout, options:
       const more = options.fix ? '' : ' The other checks need the current schema: run `sess migrate` (or --fix), then doctor again.'
       add('schema-behind', 'warning', {path: layout.database}, `${pending.length} schema migration(s) pending: ${pending.map((m) => m.name).join(', ')}.${more}`, 'sess migrate')
       if (options.fix) {
-        await migrateToLatest(ctx.db, layout.migrateLock)
+        await migrateToLatest(ctx.db, layout.migrateLock, ctx.beginWrite)
         fixed.add(found.at(-1)!)
       }
     }
