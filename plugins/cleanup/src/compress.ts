@@ -4,7 +4,7 @@ import type {GcItem} from '../../../src/bus/index.ts'
 import {SessError} from '../../../src/errors/index.ts'
 import type {LockRow} from '../../../src/lock/table.ts'
 import type {BlobCodec, BlobRef} from '../../../src/store/blob-store.ts'
-import type {StoreContext} from '../../../src/store/context.ts'
+import {isUncertainCommit, type StoreContext} from '../../../src/store/context.ts'
 import {COMPRESSION_CODEC, decode, encode} from '../../persistence/src/blobs/codec.ts'
 import {count, type GcReport, type Planned} from './gc.ts'
 import {type BlobRow, type Inventory, inUse} from './inventory.ts'
@@ -129,8 +129,9 @@ async function compressBatch(ctx: StoreContext, batch: Planned[], report: GcRepo
       return ok
     })
   } catch (error) {
-    // No row was switched: the new files are litter, removed now rather than left to the next sweep.
-    for (const {entry, ref} of written) await ctx.blobs.delete(entry.compress!.sessionId, ref.blob).catch(() => undefined)
+    // No row was switched: the new files are litter, removed now rather than left to the next
+    // sweep; unless the commit itself failed, when rows may yet name them.
+    if (!isUncertainCommit(error)) for (const {entry, ref} of written) await ctx.blobs.delete(entry.compress!.sessionId, ref.blob).catch(() => undefined)
     throw error
   }
   for (const {entry, ref} of written) {
