@@ -10,6 +10,7 @@ import {pollFileLock} from '../../../src/store/content-lock.ts'
 import type {SessionRow, StoreContext} from '../../../src/store/context.ts'
 import type {StoreLayout} from '../../../src/store/home.ts'
 import {toSession} from '../../../src/store/rows.ts'
+import {purgedButLeft} from '../../../src/store/sessions.ts'
 import {toStorageError} from '../../persistence/src/blobs/atomic-write.ts'
 import {executeCompression, planCompression} from './compress.ts'
 import {type BlobRow, type Inventory, protection, readInventory, type SessionEntry} from './inventory.ts'
@@ -82,8 +83,9 @@ export interface Planned {
  * plan in an order that a kill at any instant leaves consistent and the next run finishes:
  * stale locks released; under the content lock, temp files deleted, orphans quarantined, rows
  * without content unindexed; sessions trashed (a batch per transaction, each session re-checked);
- * trash purged (content first, then rows); old quarantine batches deleted. Emits `gc.completed`.
+ * trash purged (rows, then content); old quarantine batches deleted. Emits `gc.completed`.
  *
+ * @throws {StorageError} when the disk or the database fails; what was done before stays done.
  * @throws {LockError} when another gc run holds the store past `options.wait`.
  * @throws {VetoError} when a `gc.planned` handler vetoes. @throws {InvalidInputError} for an invalid policy.
  */
@@ -360,16 +362,9 @@ export async function execute(
       if (!ok) skip(entry, 'it changed since the plan (restored, pinned or already purged)')
       return ok
     })
-    // Content first (made durable by one fsync of the blob root per batch), then rows: a kill in
-    // between leaves trashed rows without content, which the next run purges.
-    for (const entry of [...go]) {
-      const why = deleteBlobDirectory(layout, entry.session!.id)
-      if (why !== undefined) {
-        go.splice(go.indexOf(entry), 1)
-        skip(entry, why)
-      }
-    }
-    if (go.length > 0) fsyncIfThere(layout.blobs)
+    // Rows first (one transaction per batch), then content (made durable by one fsync of the blob
+    // root per batch): a session is purged wholly or not at all, and a kill or a failing disk
+    // after the commit leaves only blob directories no row names, which the next run quarantines.
     if (go.length > 0) {
       await ctx.write(async (trx) => {
         const ids = go.map((entry) => entry.session!.id)
@@ -377,11 +372,15 @@ export async function execute(
         await trx.deleteFrom('sessions').where('id', 'in', ids).where('trashed_at', 'is not', null).execute()
       })
     }
+    let failure: StorageError | undefined
+    for (const entry of go) failure ??= deleteBlobDirectory(layout, entry.session!)
+    if (go.length > 0) failure ??= fsyncIfThere(layout.blobs)
     for (const entry of go) {
       count(report, entry.item)
       const row = still.get(entry.session!.id)!
       await ctx.bus.emit('session.removed', {purged: true, session: toSession(row, tags.get(row.id) ?? [])})
     }
+    if (failure) throw failure
     progress(slice.length)
   }
 
@@ -400,28 +399,28 @@ export async function execute(
 }
 
 /**
- * Deletes a session's blob directory (a missing one is fine), never through a symlink.
+ * Deletes the blob directory of a purged session (a missing one is fine), never through a symlink:
+ * a symlink or file in its place is left for doctor, which quarantines it.
  *
- * @returns why it could not, or `undefined` when it is gone.
+ * @returns the failure, naming the session (whose rows are gone) and what is left, or `undefined`.
  */
-function deleteBlobDirectory(layout: StoreLayout, sessionId: string): string | undefined {
-  const path = join(layout.blobs, sessionId)
-  const stat = lstatSync(path, {throwIfNoEntry: false})
-  if (stat === undefined) return undefined
-  if (!stat.isDirectory()) return `its content could not be deleted: ${path} is not a directory (a symlink or file stands in its place; see sess doctor)`
+function deleteBlobDirectory(layout: StoreLayout, session: SessionEntry): StorageError | undefined {
+  const path = join(layout.blobs, session.id)
   try {
-    rmSync(path, {force: true, recursive: true})
+    if (lstatSync(path, {throwIfNoEntry: false})?.isDirectory()) rmSync(path, {force: true, recursive: true})
     return undefined
   } catch (error) {
-    return `its content could not be deleted: ${(error as Error).message}`
+    return purgedButLeft(session.name, path, error)
   }
 }
 
-function fsyncIfThere(directory: string): void {
+/** fsyncs `directory` if it exists; @returns the failure (as a {@link StorageError}), or `undefined`. */
+function fsyncIfThere(directory: string): StorageError | undefined {
   try {
     fsyncDirectory(directory)
+    return undefined
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw toStorageError(error, `fsync ${directory}`)
+    return (error as NodeJS.ErrnoException).code === 'ENOENT' ? undefined : toStorageError(error, `fsync ${directory}`)
   }
 }
 
