@@ -22,8 +22,9 @@ export interface AtomicWriteOptions {
  * clobbered); fsync of the directory. On any failure the temp file is removed. Without
  * `overwrite`, so is the new file if it was already linked (the directory's fsync failed), so
  * that `path` is as before; with `overwrite`, a failure after the rename leaves the new file in
- * place, of unknown durability. An fsync failure is reported, never retried (the page cache may
- * have dropped the data: see PostgreSQL's "fsyncgate", 2018).
+ * place, of unknown durability. A file it could not remove (the disk refusing deletes too) is
+ * named in the error. An fsync failure is reported, never retried (the page cache may have
+ * dropped the data: see PostgreSQL's "fsyncgate", 2018).
  *
  * @throws {ConflictError} when `path` exists and `overwrite` is not set.
  * @throws {StorageError} on any I/O error (ENOSPC, EIO, EROFS…), with the errno code in the message.
@@ -51,12 +52,13 @@ export function writeFileAtomic(path: string, bytes: Uint8Array, options: Atomic
     fsyncDirectory(directory)
   } catch (error) {
     if (fd !== undefined) closeQuietly(fd)
-    unlinkQuietly(temp)
-    if (linked) unlinkQuietly(path)
+    const left = [temp, ...(linked ? [path] : [])].filter((file) => !removed(file))
     if ((error as NodeJS.ErrnoException).code === 'EEXIST' && !options.overwrite) {
       throw new ConflictError(`${path} already exists.`, {hint: 'Pass --force to replace it, or choose another path.'})
     }
-    throw toStorageError(error, `write ${path}`)
+    const failure = toStorageError(error, `write ${path}`)
+    if (left.length === 0) throw failure
+    throw new StorageError(`${failure.message}; and could not delete ${left.join(' nor ')}, left behind`, {cause: error, hint: failure.hint})
   }
 }
 
@@ -86,10 +88,12 @@ function closeQuietly(fd: number): void {
   }
 }
 
-function unlinkQuietly(path: string): void {
+/** Deletes `path`; @returns whether it is gone (deleted, or not there), `false` when the delete failed. */
+function removed(path: string): boolean {
   try {
     unlinkSync(path)
-  } catch {
-    // not there: nothing to clean
+    return true
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ENOENT'
   }
 }
