@@ -1,5 +1,7 @@
+import {dirname} from 'node:path'
 import {Kysely} from 'kysely'
 import {StorageError} from '../errors/index.ts'
+import {fsyncDirectory} from '../os/fsync-directory.ts'
 import type {SearchIndex} from '../search/search-index.ts'
 import {searchIndexFor} from '../search/indexes.ts'
 import type {DialectName} from './dialect.ts'
@@ -35,6 +37,12 @@ export interface MetadataDatabase {
 /**
  * Connects Kysely to the store's metadata database: the embedded SQLite file at `location`, or,
  * when `location` is a `postgres://` URL, that PostgreSQL database (checked with one query).
+ *
+ * Once both connections are open (and with them the WAL file, which SQLite creates when a
+ * connection opens and deletes when the last one closes), the database's directory is fsynced,
+ * so that the WAL's entry in it is durable before any commit is written to the WAL. SQLite makes
+ * that fsync too, but ignores its result (os_unix.c, `unixSync`: "full_fsync(dirfd)" unchecked);
+ * here a failure fails the open.
  *
  * @throws {StorageError} when the database cannot be opened or reached: for SQLite a symlink in
  *   its place or its -wal's, permissions, a damaged file or not a database; for PostgreSQL a
@@ -72,8 +80,10 @@ function connectSqlite(path: string): MetadataDatabase {
     let relaxed
     try {
       relaxed = openSqlite(path, SQLITE_RELAXED_SYNCHRONOUS)
+      fsyncDirectory(dirname(path))
     } catch (error) {
       main.close(false)
+      relaxed?.close(false)
       throw error
     }
     const kysely = (database: typeof main) => new Kysely<Database>({dialect: new BunSqliteDialect(database)})
@@ -90,7 +100,7 @@ function connectSqlite(path: string): MetadataDatabase {
       hint:
         code === 'ELOOP'
           ? 'A symlink stands in place of the database or of a file SQLite keeps beside it (-wal, -shm, -journal); sess never follows symlinks in its store. Move it away.'
-          : 'Check that the file is a sess database and that you may read and write it.',
+          : 'Check that the file is a sess database, that you may read and write it, and that its disk works and has space.',
     })
   }
 }

@@ -56,7 +56,7 @@ export async function migrateToLatest(db: Kysely<Database>, lockPath: string): P
     const failed = results.find((r) => r.status === 'Error')?.migrationName ?? 'unknown'
     throw new StorageError(`Migration ${failed} failed: ${(error as Error).message ?? error}`, {
       cause: error,
-      hint: 'Nothing after it was applied; run `sess migrate --status` and report the error.',
+      hint: 'Nothing of it was applied; fix the cause (the disk, its space) and run `sess migrate` again, or report the error.',
     })
   }
   return results.filter((r) => r.status === 'Success').map((r) => r.migrationName)

@@ -87,6 +87,8 @@ export class StoreContext {
   readonly content: ContentLock
   /** The full-text index of transcripts: every write of records indexes them in its own transaction. */
   readonly search: SearchIndex
+  /** The statement that starts a write transaction (SQLite: `begin immediate`). */
+  readonly beginWrite: string
   readonly #beginWrite: CompiledQuery
   readonly #relaxedDb: Kysely<Database>
   readonly #beforeClose = new Set<() => Promise<unknown>>()
@@ -98,6 +100,7 @@ export class StoreContext {
     this.home = parts.home
     this.db = parts.db
     this.outputLimit = parts.outputLimit ?? DEFAULT_OUTPUT_LIMIT
+    this.beginWrite = parts.beginWrite
     this.#beginWrite = CompiledQuery.raw(parts.beginWrite)
     this.#relaxedDb = parts.relaxedDb
     this.blobs = parts.blobs
@@ -206,11 +209,13 @@ export class StoreContext {
 
   async #writeOnce<T>(work: (trx: Kysely<Database>) => Promise<T>, claims?: {name: string; hint?: string}): Promise<T> {
     this.assertOpen()
+    let committing = false
     try {
       return await this.db.connection().execute(async (connection) => {
         await connection.executeQuery(this.#beginWrite)
         try {
           const result = await work(connection)
+          committing = true
           await connection.executeQuery(COMMIT)
           return result
         } catch (error) {
@@ -219,7 +224,8 @@ export class StoreContext {
         }
       })
     } catch (error) {
-      throw storageFailure(error, this.home, claims)
+      if (!committing || error instanceof SessError) throw storageFailure(error, this.home, claims)
+      throw uncertainCommit(error)
     }
   }
 
@@ -239,13 +245,16 @@ export class StoreContext {
 
   /**
    * {@link write} after a blob was written for it: unless the transaction commits, the blob is
-   * discarded again ({@link discardBlob}).
+   * discarded again ({@link discardBlob}); but not when the commit itself failed, since the
+   * transaction may then still take effect (see {@link uncertainCommit}): a blob no row comes to
+   * name is litter that gc and doctor quarantine, while a row whose blob was deleted would be a
+   * session that cannot be read.
    */
   async writeWithBlob<T>(written: WrittenBlob, work: (trx: Kysely<Database>) => Promise<T>, claims?: {name: string}): Promise<T> {
     try {
       return await this.write(work, claims)
     } catch (error) {
-      await this.discardBlob(written).catch(() => undefined) // the write's own error is the one to report
+      if (!isUncertainCommit(error)) await this.discardBlob(written).catch(() => undefined) // the write's own error is the one to report
       throw error
     }
   }
@@ -326,6 +335,31 @@ export async function insertSession(trx: Kysely<Database>, row: SessionRow, tags
 /** UTF-8 length of `text`, in bytes. */
 export function byteLength(text: string): number {
   return Buffer.byteLength(text, 'utf8')
+}
+
+/** The errors of {@link uncertainCommit}: commits that failed, and may yet have taken effect. */
+const uncertainCommits = new WeakSet<Error>()
+
+/**
+ * The error for a COMMIT that failed (an I/O error writing or fsyncing the WAL). Its outcome is
+ * unknown: SQLite reports the transaction rolled back, but its frames may already be in the WAL
+ * in full, and if the WAL is not checkpointed and reset before the database is next opened (the
+ * disk still failing), recovery finds them committed (https://www.sqlite.org/wal.html, "WAL File
+ * Format": a frame is committed when a commit frame with valid checksums follows it). So it never
+ * says that nothing changed.
+ */
+function uncertainCommit(error: unknown): StorageError {
+  const failure = new StorageError(`The store's database failed to commit: ${(error as Error).message}`, {
+    cause: error,
+    hint: 'The change may or may not have been saved (the disk failed as it was made durable): check the disk, then look (sess list, sess show) before you retry.',
+  })
+  uncertainCommits.add(failure)
+  return failure
+}
+
+/** Whether `error` is a failed COMMIT of {@link StoreContext.write}, which may yet take effect (see {@link uncertainCommit}): content its rows name must not be deleted. */
+export function isUncertainCommit(error: unknown): boolean {
+  return error instanceof StorageError && uncertainCommits.has(error)
 }
 
 /**

@@ -1,6 +1,7 @@
 import type {Kysely} from 'kysely'
 import type {Database} from '../db/schema.ts'
-import {NotFoundError} from '../errors/index.ts'
+import {toStorageError} from '../../plugins/persistence/src/blobs/atomic-write.ts'
+import {NotFoundError, StorageError} from '../errors/index.ts'
 import {checkFence} from '../lock/fence.ts'
 import {currentOwner} from '../os/process.ts'
 import {assertValidName} from '../session/names.ts'
@@ -138,9 +139,23 @@ export async function removeSession(ctx: StoreContext, ref: string, purge: boole
       await trx.updateTable('sessions').set({trashed_at: ctx.now()}).where('id', '=', session.id).execute()
     }
   })
-  if (purge) await ctx.blobs.deleteSession(session.id)
+  // The rows are gone: the session is purged. Files a failing disk left are named by no row now.
+  const left = purge ? await ctx.blobs.deleteSession(session.id).then(() => undefined, (error: unknown) => error) : undefined
   await ctx.bus.emit('session.removed', {purged: purge, session})
+  if (left !== undefined) throw purgedButLeft(session.name, `the blobs of ${session.id}`, left)
   return session
+}
+
+/**
+ * The error for content left behind by a purge whose rows are gone: the session is purged either
+ * way, and its files are litter that the next `sess gc` or `sess doctor --fix` quarantines.
+ */
+export function purgedButLeft(name: string, path: string, error: unknown): StorageError {
+  const cause = toStorageError(error, `delete ${path}`, path)
+  return new StorageError(`Session ${name} is purged, but deleting its files failed: ${cause.message}`, {
+    cause: error,
+    hint: `${cause.hint ?? 'Check the disk.'} No session names those files now: the next sess gc (or sess doctor --fix) moves them to the quarantine.`,
+  })
 }
 
 /** See `Store.pin`. */

@@ -365,7 +365,12 @@ export class Store implements AsyncDisposable {
 
   /**
    * Moves a session to the trash (recoverable with {@link untrash}), or with `purge` deletes it
-   * and its content at once. Emits `session.removed`.
+   * and its content at once: its rows in one transaction, then its files. Emits `session.removed`.
+   *
+   * @throws {NotFoundError} for an unknown session.
+   * @throws {StorageError} when the database fails (nothing changed), or when a purge deleted the
+   *   rows but not the files (the session is purged; the files are left for `gc`, which
+   *   quarantines them).
    */
   remove(ref: string, options: {purge?: boolean} = {}): Promise<Session> {
     return removeSession(this.#ctx, ref, options.purge === true)

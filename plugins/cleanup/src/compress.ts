@@ -3,7 +3,7 @@ import type {GcItem} from '../../../src/bus/index.ts'
 import {SessError} from '../../../src/errors/index.ts'
 import type {LockRow} from '../../../src/lock/table.ts'
 import type {BlobCodec, BlobRef} from '../../../src/store/blob-store.ts'
-import type {StoreContext} from '../../../src/store/context.ts'
+import {isUncertainCommit, type StoreContext} from '../../../src/store/context.ts'
 import {COMPRESSION_CODEC, decode, encode} from '../../persistence/src/blobs/codec.ts'
 import type {ContentScan} from './content/home-scan.ts'
 import type {ContentSource} from './content/source.ts'
@@ -131,8 +131,9 @@ async function compressBatch(ctx: StoreContext, content: ContentSource, batch: P
       return ok
     })
   } catch (error) {
-    // No row was switched: the new blobs are litter, removed now rather than left to the next sweep.
-    for (const {entry, ref} of written) await ctx.blobs.delete(entry.compress!.sessionId, ref.blob).catch(() => undefined)
+    // No row was switched: the new blobs are litter, removed now rather than left to the next
+    // sweep; unless the commit itself failed, when rows may yet name them.
+    if (!isUncertainCommit(error)) for (const {entry, ref} of written) await ctx.blobs.delete(entry.compress!.sessionId, ref.blob).catch(() => undefined)
     throw error
   }
   for (const {entry, ref} of written) {

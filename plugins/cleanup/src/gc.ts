@@ -83,6 +83,7 @@ export interface Planned {
  * without content unindexed; sessions trashed (a batch per transaction, each session re-checked);
  * trash purged (rows, then content); old quarantine batches deleted. Emits `gc.completed`.
  *
+ * @throws {StorageError} when the disk or the database fails; what was done before stays done.
  * @throws {LockError} when another gc run holds the store past `options.wait`.
  * @throws {VetoError} when a `gc.planned` handler vetoes. @throws {InvalidInputError} for an invalid policy.
  */

@@ -2,6 +2,7 @@ import {type Dirent, lstatSync, readdirSync, type Stats} from 'node:fs'
 import {join} from 'node:path'
 import {isSessionId} from '../../../../src/session/names.ts'
 import type {StoreLayout} from '../../../../src/store/home.ts'
+import {toStorageError} from '../../../persistence/src/blobs/atomic-write.ts'
 
 /** Name of a temp file left by an atomic write (`writeFileAtomic`): `.<name>.tmp-<12 hex digits>`. */
 export const TEMP_FILE = /^\..+\.tmp-[0-9a-f]{12}$/
@@ -50,6 +51,8 @@ export interface ContentScan {
  * blob directory `blobs/` is listed when `blobFiles` (the store's blobs are files): otherwise it is
  * not this store's content (a store on PostgreSQL keeps blobs in its database; a `blobs/` there is
  * the home's own SQLite store's) and is left alone.
+ *
+ * @throws {StorageError} when a directory of the store cannot be read.
  */
 export function scanHome(layout: StoreLayout, options: {blobFiles: boolean}): ContentScan {
   const scan: ContentScan = {dirs: new Map(), modes: [], quarantine: [], strays: [], symlinks: [], temps: []}
@@ -121,13 +124,14 @@ export function treeBytes(path: string): number {
   return total
 }
 
+/** @throws {StorageError} when `dir` cannot be read (EIO…); a missing one is empty. */
 function list(dir: string): Dirent[] {
   try {
     return readdirSync(dir, {withFileTypes: true})
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
     if (code === 'ENOENT' || code === 'ENOTDIR') return []
-    throw error
+    throw toStorageError(error, `list ${dir}`, dir)
   }
 }
 

@@ -1,8 +1,9 @@
 import {randomBytes} from 'node:crypto'
-import {closeSync, constants, fsyncSync, linkSync, openSync, renameSync, unlinkSync} from 'node:fs'
+import {closeSync, constants, fstatSync, fsyncSync, linkSync, openSync, renameSync, unlinkSync} from 'node:fs'
 import {basename, dirname, join} from 'node:path'
 import {ConflictError, type DiskFullError, StorageError} from '../../../../src/errors/index.ts'
 import {diskFullError, isDiskFull} from '../../../../src/os/disk-space.ts'
+import {fsyncDirectory} from '../../../../src/os/fsync-directory.ts'
 import {writeAll} from '../../../../src/os/write-all.ts'
 
 /** Options of {@link writeFileAtomic}. */
@@ -22,10 +23,14 @@ const TEMP_ATTEMPTS = 16
  * `.<name>.tmp-<12 random hex digits>` and created `O_CREAT|O_EXCL|O_NOFOLLOW` with `mode` (so
  * never through a symlink, nor into a file that was already there: a taken name is passed over
  * for another, as `mkstemp(3)` does); a full write loop (short writes continue, a zero-byte write
- * fails); fsync; rename (or link, when not overwriting, so an existing file is never clobbered);
- * fsync of the directory. On any failure the temp file (only one this call created) is removed
- * and the target is untouched. An fsync failure is reported, never retried (the page cache may
- * have dropped the data: see PostgreSQL's "fsyncgate", 2018).
+ * fails); fsync; a check that the file holds `bytes.length` bytes (a write that claimed bytes it
+ * never wrote would leave it short); rename (or link, when not overwriting, so an existing file is
+ * never clobbered); fsync of the directory. On any failure the temp file is removed. Without
+ * `overwrite`, so is the new file if it was already linked (the directory's fsync failed), so
+ * that `path` is as before; with `overwrite`, a failure after the rename leaves the new file in
+ * place, of unknown durability. A file it could not remove (the disk refusing deletes too) is
+ * named in the error. An fsync failure is reported, never retried (the page cache may have
+ * dropped the data: see PostgreSQL's "fsyncgate", 2018).
  *
  * @throws {ConflictError} when `path` exists and `overwrite` is not set.
  * @throws {StorageError} on any I/O error (ENOSPC, EIO, EROFS…), with the errno code in the
@@ -35,26 +40,32 @@ export function writeFileAtomic(path: string, bytes: Uint8Array, options: Atomic
   const directory = dirname(path)
   let temp: string | undefined
   let fd: number | undefined
+  let linked = false
   try {
     ;({fd, path: temp} = createTemp(directory, basename(path), options.mode ?? 0o600))
     writeAll(fd, bytes)
     fsyncSync(fd)
+    const written = fstatSync(fd).size
+    if (written !== bytes.length) throw Object.assign(new Error(`the file holds ${written} bytes of the ${bytes.length} written`), {code: 'EIO'})
     closeSync(fd)
     fd = undefined
     if (options.overwrite) {
       renameSync(temp, path)
     } else {
       linkSync(temp, path) // fails with EEXIST instead of replacing
+      linked = true
       unlinkSync(temp)
     }
     fsyncDirectory(directory)
   } catch (error) {
     if (fd !== undefined) closeQuietly(fd)
-    if (temp !== undefined) unlinkQuietly(temp)
-    if (temp !== undefined && (error as NodeJS.ErrnoException).code === 'EEXIST' && !options.overwrite) {
+    const left = [...(temp === undefined ? [] : [temp]), ...(linked ? [path] : [])].filter((file) => !removed(file))
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST' && !options.overwrite) {
       throw new ConflictError(`${path} already exists.`, {hint: 'Pass --force to replace it, or choose another path.'})
     }
-    throw toStorageError(error, `write ${path}`, path)
+    const failure = toStorageError(error, `write ${path}`, path)
+    if (left.length === 0) throw failure
+    throw new StorageError(`${failure.message}; and could not delete ${left.join(' nor ')}, left behind`, {cause: error, hint: failure.hint})
   }
 }
 
@@ -77,16 +88,6 @@ function createTemp(directory: string, name: string, mode: number): {fd: number;
   throw new StorageError(`Could not create a temp file for ${join(directory, name)}: ${TEMP_ATTEMPTS} random names in a row were taken.`, {
     hint: `Something is planting files in ${directory}; check who else writes there (sess doctor lists temp files and symlinks in the store).`,
   })
-}
-
-/** fsyncs a directory, so that a rename or unlink in it is durable. */
-export function fsyncDirectory(directory: string): void {
-  const fd = openSync(directory, constants.O_RDONLY | constants.O_DIRECTORY)
-  try {
-    fsyncSync(fd)
-  } finally {
-    closeSync(fd)
-  }
 }
 
 /**
@@ -119,10 +120,12 @@ function closeQuietly(fd: number): void {
   }
 }
 
-function unlinkQuietly(path: string): void {
+/** Deletes `path`; @returns whether it is gone (deleted, or not there), `false` when the delete failed. */
+function removed(path: string): boolean {
   try {
     unlinkSync(path)
-  } catch {
-    // not there: nothing to clean
+    return true
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ENOENT'
   }
 }

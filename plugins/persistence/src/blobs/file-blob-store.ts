@@ -1,10 +1,11 @@
-import {lstatSync, mkdirSync, rmSync, unlinkSync} from 'node:fs'
+import {lstatSync, mkdirSync, rmdirSync, rmSync, unlinkSync} from 'node:fs'
 import {join} from 'node:path'
 import {ulid} from 'ulid'
 import {StorageError} from '../../../../src/errors/index.ts'
 import {isSessionId} from '../../../../src/session/names.ts'
 import {type BlobRef, type BlobStore, sha256} from '../../../../src/store/blob-store.ts'
-import {fsyncDirectory, toStorageError, writeFileAtomic} from './atomic-write.ts'
+import {fsyncDirectory} from '../../../../src/os/fsync-directory.ts'
+import {toStorageError, writeFileAtomic} from './atomic-write.ts'
 import {checkedContent, DAMAGED_HINT} from './integrity.ts'
 import {readRegularFile} from './read-file.ts'
 
@@ -21,15 +22,21 @@ export class FileBlobStore implements BlobStore {
     this.#root = root
   }
 
+  /** Writes a new blob; a session directory it had to create for it is removed again if the write fails. */
   async put(sessionId: string, bytes: Uint8Array): Promise<BlobRef> {
-    const directory = this.#sessionDirectory(sessionId, true)
+    const {created, directory} = this.#createSessionDirectory(sessionId)
     const blob = ulid()
-    writeFileAtomic(join(directory, blob), bytes)
+    try {
+      writeFileAtomic(join(directory, blob), bytes)
+    } catch (error) {
+      if (created) removeEmptyDirectory(directory)
+      throw error
+    }
     return {blob, bytes: bytes.length, sha256: sha256(bytes)}
   }
 
   async get(sessionId: string, ref: BlobRef): Promise<Uint8Array> {
-    const path = join(this.#sessionDirectory(sessionId, false), ref.blob)
+    const path = join(this.#sessionDirectory(sessionId), ref.blob)
     let stored: Uint8Array
     try {
       stored = readRegularFile(path)
@@ -42,7 +49,7 @@ export class FileBlobStore implements BlobStore {
 
   async delete(sessionId: string, blob: string): Promise<void> {
     if (!this.#exists(sessionId)) return
-    const directory = this.#sessionDirectory(sessionId, false)
+    const directory = this.#sessionDirectory(sessionId)
     try {
       unlinkSync(join(directory, blob))
       fsyncDirectory(directory)
@@ -53,7 +60,7 @@ export class FileBlobStore implements BlobStore {
 
   async deleteSession(sessionId: string): Promise<void> {
     if (!this.#exists(sessionId)) return
-    const directory = this.#sessionDirectory(sessionId, false)
+    const directory = this.#sessionDirectory(sessionId)
     try {
       rmSync(directory, {force: true, recursive: true})
       fsyncDirectory(this.#root)
@@ -73,35 +80,61 @@ export class FileBlobStore implements BlobStore {
     return join(this.#root, sessionId)
   }
 
-  /**
-   * The directory of a session's blobs, created if asked; either way checked with `lstat` to be a
-   * real directory, as is the root, so that no symlink in the store is ever followed.
-   */
-  #sessionDirectory(sessionId: string, create: boolean): string {
+  /** The directory of a session's blobs, checked with `lstat` to be a real directory, as is the root, so that no symlink in the store is ever followed. */
+  #sessionDirectory(sessionId: string): string {
     const directory = this.#sessionPath(sessionId)
     try {
-      if (create) {
-        ensureDirectory(this.#root)
-        ensureDirectory(directory)
-      } else {
-        assertRealDirectory(this.#root)
-        assertRealDirectory(directory)
-      }
+      assertRealDirectory(this.#root)
+      assertRealDirectory(directory)
     } catch (error) {
-      throw toStorageError(error, `${create ? 'create' : 'open'} ${directory}`, directory)
+      throw toStorageError(error, `open ${directory}`, directory)
     }
     return directory
   }
+
+  /** The directory of a session's blobs, created (durably) if missing, and whether this call created it; checked as {@link #sessionDirectory} checks it. */
+  #createSessionDirectory(sessionId: string): {directory: string; created: boolean} {
+    const directory = this.#sessionPath(sessionId)
+    try {
+      ensureDirectory(this.#root)
+      return {created: ensureDirectory(directory), directory}
+    } catch (error) {
+      throw toStorageError(error, `create ${directory}`, directory)
+    }
+  }
 }
 
-/** Creates `directory` (0700) if missing, durably; refuses a symlink or non-directory in its place. */
-function ensureDirectory(directory: string): void {
+/**
+ * Creates `directory` (0700) if missing, durably (its parent fsynced); refuses a symlink or
+ * non-directory in its place. When the parent's fsync fails, the new directory is removed again,
+ * so that the next attempt creates it and fsyncs its parent once more, rather than finding it and
+ * taking it for durable.
+ *
+ * @returns whether it created the directory.
+ */
+function ensureDirectory(directory: string): boolean {
   try {
     mkdirSync(directory, {mode: 0o700})
-    fsyncDirectory(join(directory, '..'))
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
     assertRealDirectory(directory)
+    return false
+  }
+  try {
+    fsyncDirectory(join(directory, '..'))
+  } catch (error) {
+    removeEmptyDirectory(directory)
+    throw error
+  }
+  return true
+}
+
+/** Removes `directory` if it is empty; a failure is ignored (the error being reported is another). */
+function removeEmptyDirectory(directory: string): void {
+  try {
+    rmdirSync(directory)
+  } catch {
+    // left for gc and doctor, which report a directory that no session owns
   }
 }
 
