@@ -5,6 +5,7 @@ import {type GcOptions, type GcReport, runGc} from '../../plugins/cleanup/src/gc
 import {type StoreStats, storeStats} from '../../plugins/cleanup/src/stats.ts'
 import type {RetentionPolicy} from '../../plugins/cleanup/src/policy.ts'
 import type {LifecycleBus} from '../bus/index.ts'
+import {CachedConfig} from '../config/cached.ts'
 import {readConfig, type SessConfig, writeSetting} from '../config/index.ts'
 import {type CloseResult, closeSession, newSession, type NewSessionInput, switchTo, type SwitchOptions, type SwitchResult} from '../coordinator/coordinator.ts'
 import {pauseIdleSessions} from '../coordinator/idle.ts'
@@ -65,6 +66,9 @@ export class Store implements AsyncDisposable {
   readonly warnings: readonly string[]
   readonly #ctx: StoreContext
   readonly #migrateLock: string
+  readonly #config: CachedConfig
+  /** {@link config}, for the handlers of `session.saving` and `records.writing`. */
+  readonly #settings = (): SessConfig => this.config()
 
   constructor(parts: StoreParts) {
     this.home = parts.home
@@ -72,6 +76,7 @@ export class Store implements AsyncDisposable {
     this.warnings = parts.warnings
     this.#migrateLock = parts.migrateLock
     this.#ctx = new StoreContext(parts)
+    this.#config = new CachedConfig(storeLayout(parts.home))
   }
 
   /**
@@ -332,7 +337,7 @@ export class Store implements AsyncDisposable {
    * @throws {VetoError} when a plugin vetoes. @throws {ConflictError} when `input.name` is taken.
    */
   save(input: SaveInput): Promise<SaveResult> {
-    return saveOriginal(this.#ctx, input, () => this.config())
+    return saveOriginal(this.#ctx, input, this.#settings)
   }
 
   /** The saved versions of an imported session's original, oldest first. */
@@ -523,13 +528,15 @@ export class Store implements AsyncDisposable {
   }
 
   /**
-   * The settings of this store (`$SESS_HOME/config.json`, `sess config`), by dotted key.
+   * The settings of this store (`$SESS_HOME/config.json`, `sess config`), by dotted key, as they
+   * are now: the file is parsed again whenever it changed (see {@link CachedConfig}), so this is
+   * cheap enough for every write.
    *
-   * @throws {StorageError} when the file cannot be read or is not valid.
+   * @returns a frozen object. @throws {StorageError} when the file cannot be read or is not valid.
    */
-  config(): SessConfig {
+  config(): Readonly<SessConfig> {
     this.#ctx.assertOpen()
-    return readConfig(storeLayout(this.home))
+    return this.#config.read()
   }
 
   /**
