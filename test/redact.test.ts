@@ -1,15 +1,15 @@
 /**
  * The redact plugin through the real CLI: off by default (bytes saved as given); with `sess config
  * set redact.enabled true`, `sess save` stores masked bytes, reports counts by rule (human and
- * `--json`), `sess restore` shows `[REDACTED:<rule>]`, and no credential is anywhere in the store's
- * bytes (database, WAL, blobs). Every corpus file with credentials injected into its message
+ * `--json`), `sess restore` shows `[REDACTED:<rule>]`, `sess record` stores and replays what it
+ * records masked, and no credential is anywhere in the store's bytes (database, WAL, blobs). Every corpus file with credentials injected into its message
  * text still saves as its format, with the same records, and restores masked and well-formed.
  */
-import {mkdirSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {dirname, join, relative} from 'node:path'
 import {beforeAll, describe, expect, test} from 'vitest'
 import type {SaveReport} from '../plugins/persistence/src/commands/save.ts'
-import {oneOfEachRule, secretLines} from '../plugins/redact/src/testing.ts'
+import {oneOfEachRule, secretsIn} from '../plugins/redact/src/testing.ts'
 import {openStore} from '../src/store/open-store.ts'
 import {CORPUS, REPO, sess as run, sessJson as runJson, useTempDir} from './helpers/cli.ts'
 
@@ -22,12 +22,6 @@ function filesUnder(root: string): string[] {
   return readdirSync(root, {recursive: true, withFileTypes: true})
     .filter((entry) => entry.isFile())
     .map((entry) => join(entry.parentPath, entry.name))
-}
-
-/** The rules whose credential of {@link SAMPLES} has any line in any file under `home` (the database and its WAL included). */
-function secretsIn(home: string): string[] {
-  const files = filesUnder(home).map((path) => readFileSync(path))
-  return SAMPLES.filter((sample) => secretLines(sample).some((line) => files.some((bytes) => bytes.includes(line)))).map((sample) => sample.rule)
 }
 
 /**
@@ -57,7 +51,7 @@ describe('sess save with the redact plugin', () => {
     expect(saved.code, saved.stderr).toBe(0)
     expect(saved.json.saved[0]).toMatchObject({created: true, redacted: {}})
     expect(run(home, ['restore', 'plain']).stdout).toBe(WITH_SECRETS)
-    expect(secretsIn(home)).toEqual(RULE_NAMES)
+    expect(secretsIn(home, SAMPLES)).toEqual(RULE_NAMES)
   })
 
   test('with redact.enabled true, save stores masked bytes and reports counts by rule; restore shows the placeholders; the store holds no credential', () => {
@@ -81,7 +75,45 @@ describe('sess save with the redact plugin', () => {
     expect(restored.code, restored.stderr).toBe(0)
     expect(restored.stdout).toBe(MASKED)
     for (const rule of RULE_NAMES) expect(restored.stdout).toContain(`[REDACTED:${rule}]`)
-    expect(secretsIn(home)).toEqual([])
+    expect(secretsIn(home, SAMPLES)).toEqual([])
+  })
+})
+
+describe('sess record with the redact plugin', () => {
+  const dir = useTempDir('sess-redact-record-')
+  const file = join(dir.path, 'deploy.log')
+  const text = `${SAMPLES.map((s) => s.text).join('\n')}\n`
+  beforeAll(() => {
+    // Under PIPE_BUF (4096 bytes): cat writes it to the pipe at once, so it is recorded as one event
+    // (a credential split across two events would not be found).
+    expect(Buffer.byteLength(text)).toBeLessThan(4096)
+    writeFileSync(file, text)
+  })
+
+  test('off, the output is recorded as given; on, it passes through to the terminal untouched and is stored and replayed masked', () => {
+    const off = join(dir.path, 'off')
+    const on = join(dir.path, 'on')
+    expect(run(on, ['config', 'set', 'redact.enabled', 'true']).code).toBe(0)
+    for (const home of [off, on]) {
+      const recorded = run(home, ['record', '--quiet', '--name', 'deploy', '--', 'cat', file])
+      expect(recorded.code, recorded.stderr).toBe(0)
+      expect(recorded.stdout).toBe(text)
+    }
+    expect(run(off, ['replay', 'deploy', '--no-wait']).stdout).toBe(text)
+    expect(secretsIn(off, SAMPLES)).toEqual(RULE_NAMES)
+    expect(run(on, ['replay', 'deploy', '--no-wait']).stdout).toBe(`${SAMPLES.map((s) => s.masked).join('\n')}\n`)
+    expect(secretsIn(on, SAMPLES)).toEqual([])
+  })
+
+  test('a redact.enabled it cannot read stops it before the command runs (exit 1)', () => {
+    const home = join(dir.path, 'unreadable')
+    mkdirSync(home, {mode: 0o700})
+    writeFileSync(join(home, 'config.json'), JSON.stringify({'redact.enabled': 'maybe'}), {mode: 0o600})
+    const marker = join(dir.path, 'ran')
+    const refused = run(home, ['record', '--quiet', '--', 'touch', marker])
+    expect(refused.code).toBe(1)
+    expect(refused.stderr).toMatch(/^Error: @sess\/plugin-redact refused: it cannot mask credentials/m)
+    expect(existsSync(marker)).toBe(false)
   })
 })
 
@@ -135,6 +167,6 @@ describe('the corpus with credentials injected into its message text', () => {
   })
 
   test('no credential is anywhere in the store', () => {
-    expect(secretsIn(home)).toEqual([])
+    expect(secretsIn(home, SAMPLES)).toEqual([])
   })
 })

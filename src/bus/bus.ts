@@ -186,7 +186,7 @@ function noVeto(plugin: string): BeforeContext {
   return {
     plugin,
     veto(): never {
-      throw new Error('veto() is only possible in a before-style event (session.saving, session.restoring, lock.checking, gc.planned)')
+      throw new Error('veto() is only possible in a before-style event (session.saving, session.restoring, records.writing, lock.checking, gc.planned)')
     },
   }
 }

@@ -38,6 +38,54 @@ export interface SavingPayload {
 }
 
 /**
+ * Payload of `records.writing`, a `before`-style event: content about to be written to a session
+ * through the library, before its write transaction begins. Exactly one of `records`
+ * (`store.append`: one record), `output` (`store.appendOutput`, and so `sess record`: the events of
+ * one call) and `snapshot` (`store.snapshot`: the state as it will be stored) is set. A handler
+ * may return replacements of the one set (as many records or events as it replaces; the store
+ * checks them as it checks what the caller gave) or veto, and then nothing is written. The store
+ * emits it only while some handler is registered for it. The redact plugin masks credentials here
+ * when `redact.enabled` is set. Saves do not pass through it (`session.saving` sees their bytes).
+ */
+export interface WritingPayload {
+  /** The session written to: its id (resolved from a name before the event). */
+  sessionId: string
+  /** The transcript records about to be appended. */
+  records?: readonly SessionRecord[]
+  /** The output events about to be appended, in order. */
+  output?: readonly OutputEvent[]
+  /** A snapshot's state as it will be stored: a string's UTF-8, a value's JSON, or the bytes given. */
+  snapshot?: Uint8Array
+  /**
+   * The store's settings (`config.json`) as they are now: checked on each call, parsed again
+   * only when the file changed (`Store.config`), so cheap enough for every write.
+   *
+   * @throws {StorageError} when the settings file cannot be read or is not valid.
+   */
+  settings(): SessConfig
+  /**
+   * What handlers masked in the content, counted by rule name (never the values); a handler that
+   * masks adds its counts to these. Once the write commits, non-empty counts are reported by
+   * `records.redacted`.
+   */
+  redacted?: Readonly<Record<string, number>>
+}
+
+/**
+ * Payload of `records.redacted`: a write whose `records.writing` handlers masked something has
+ * committed. Not emitted for writes where nothing was masked.
+ */
+export interface RedactedPayload {
+  sessionId: string
+  /** What was written: `records` (`store.append`), `output` (`store.appendOutput`) or `snapshot` (`store.snapshot`). */
+  kind: 'records' | 'output' | 'snapshot'
+  /** What the call returned: the record's seq, the seq of the last output event, or the snapshot's seq. */
+  seq: number
+  /** What was masked, counted by rule name (never the values), e.g. `{openai: 2}`. */
+  redacted: Readonly<Record<string, number>>
+}
+
+/**
  * Payload of `session.restoring`, a `before`-style event: the persistence plugin's handler, last
  * in line, serializes the session in `format` and fills `bytes`.
  */
@@ -131,6 +179,7 @@ export interface BeforeEvents {
   'session.saving': SavingPayload
   'session.restoring': RestoringPayload
   'lock.checking': LockCheckingPayload
+  'records.writing': WritingPayload
   /**
    * Before gc acts: a handler may return `{items}` without some of them (they are then kept, and
    * reported as skipped), or veto the whole run. Items a handler adds or changes are ignored: gc
@@ -151,6 +200,7 @@ export interface AfterEvents {
   'session.foregrounded': ForegroundedPayload
   'record.appended': {sessionId: string; seq: number; record: SessionRecord}
   'output.appended': {sessionId: string; seq: number; event: OutputEvent}
+  'records.redacted': RedactedPayload
   'lock.acquired': {sessionId: string; token: number; holder: LockHolder}
   'lock.released': {sessionId: string; token: number}
   /** A stale lock was taken over (or cleared for a writer): `token` is the broken lease's. */
@@ -178,6 +228,8 @@ export const BUS_EVENT_NAMES: readonly BusEventName[] = [
   'session.foregrounded',
   'record.appended',
   'output.appended',
+  'records.writing',
+  'records.redacted',
   'lock.checking',
   'lock.acquired',
   'lock.released',

@@ -1,4 +1,4 @@
-import {readFileSync, statSync, writeFileSync} from 'node:fs'
+import {readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {tempDir} from '../../test/helpers/cli.ts'
@@ -54,6 +54,33 @@ describe('settings (sess config)', () => {
       await expect(store.setConfig('gc.nope', '1')).rejects.toBeInstanceOf(InvalidInputError)
       writeFileSync(file, '{"gc.maxAge": 30}')
       expect(() => store.config()).toThrow(StorageError)
+    } finally {
+      dir.remove()
+    }
+  })
+
+  it('reads the settings again only once the file changed, whoever changed it', async () => {
+    const dir = tempDir()
+    try {
+      const home = join(dir.path, 'store')
+      await using store = await openStore({home})
+      await using other = await openStore({home})
+      const none = store.config()
+      expect(none).toEqual({})
+      expect(store.config()).toBe(none)
+      await other.setConfig('redact.enabled', 'true')
+      const set = store.config()
+      expect(set).toEqual({'redact.enabled': 'true'})
+      expect(store.config()).toBe(set)
+      expect(Object.isFrozen(set)).toBe(true)
+      // Edited in place, of another size.
+      writeFileSync(join(home, 'config.json'), JSON.stringify({'redact.enabled': 'false', 'gc.maxAge': '1d'}))
+      expect(store.config()).toEqual({'gc.maxAge': '1d', 'redact.enabled': 'false'})
+      writeFileSync(join(home, 'config.json'), '[]')
+      expect(() => store.config()).toThrow(StorageError)
+      expect(() => store.config()).toThrow(StorageError)
+      rmSync(join(home, 'config.json'))
+      expect(store.config()).toEqual({})
     } finally {
       dir.remove()
     }

@@ -46,7 +46,7 @@ describe('StoreContext.write', () => {
       let appended = 0
       let failure: unknown
       while (failure === undefined) {
-        await appendRecord(ctx, session.id, {parts: [{text: `${appended + 1} ${'z'.repeat(20_000)}`, type: 'text'}], role: 'user', type: 'message'}).then(
+        await appendRecord(ctx, session.id, {parts: [{text: `${appended + 1} ${'z'.repeat(20_000)}`, type: 'text'}], role: 'user', type: 'message'}, () => ({})).then(
           () => (appended += 1),
           (error: unknown) => (failure = error),
         )

@@ -1,4 +1,5 @@
 import type {Kysely} from 'kysely'
+import type {SessConfig} from '../config/file.ts'
 import type {Database} from '../db/schema.ts'
 import {InvalidInputError, NotFoundError} from '../errors/index.ts'
 import {checkFence} from '../lock/fence.ts'
@@ -9,6 +10,7 @@ import {byteLength, type StoreContext} from './context.ts'
 import {assertOutputLimit} from './output-limit.ts'
 import {inPages, PAGE} from './pages.ts'
 import {assertOutputEvent} from './validate.ts'
+import {beforeWriting, reportRedacted, type Written} from './writing.ts'
 
 /** How often a follower looks for new events, in ms, by default. */
 export const DEFAULT_FOLLOW_POLL_MS = 50
@@ -105,17 +107,29 @@ export interface EvictedOutput {
  * See `Store.appendOutput`. One write transaction for all of `events`: the session's counters,
  * the buffer's last sequence number and evicted counts (with `options.evicted`, which also
  * evicts all the buffer held), the rows, and eviction of the oldest whole events while the
- * buffer is over its bound (counted in `output_buffers`). Readers never block it (WAL).
+ * buffer is over its bound (counted in `output_buffers`). Readers never block it (WAL). Only
+ * while a handler of `records.writing` is registered, that event runs first for the events (see
+ * {@link beforeWriting}) and the events written are those its handlers leave.
+ *
+ * @param settings reads the store's settings, for the handlers of `records.writing`.
  */
-export async function appendOutputEvents(ctx: StoreContext, ref: string, events: readonly OutputEvent[], options: AppendOutputOptions = {}): Promise<number> {
-  for (const event of events) assertOutputEvent(event)
+export async function appendOutputEvents(ctx: StoreContext, ref: string, given: readonly OutputEvent[], settings: () => SessConfig, options: AppendOutputOptions = {}): Promise<number> {
+  for (const event of given) assertOutputEvent(event)
   const evicted = options.evicted === undefined ? {bytes: 0, events: 0} : options.evicted
   assertEvicted(evicted)
-  if (events.length === 0 && evicted.events === 0) return (await outputStats(ctx, ref)).lastSeq
+  if (given.length === 0 && evicted.events === 0) return (await outputStats(ctx, ref)).lastSeq
+  let events = given
+  let target = ref
+  let written: Written<{output: readonly OutputEvent[]}> | undefined
+  if (given.length > 0 && ctx.bus.has('records.writing')) {
+    written = await beforeWriting(ctx, ref, {output: given}, settings)
+    target = written.sessionId
+    events = written.content.output
+  }
   const sizes = events.map((event) => byteLength(event.data))
   const total = sizes.reduce((sum, size) => sum + size, 0)
   const now = ctx.now()
-  const byId = isSessionId(ref)
+  const byId = isSessionId(target)
   const appended = await ctx.write(async (trx) => {
     const bumped = await ctx.prepared.execute(
       trx,
@@ -127,7 +141,7 @@ export async function appendOutputEvents(ctx: StoreContext, ref: string, events:
           .where(byId ? 'id' : 'name', '=', param('ref'))
           .where('trashed_at', 'is', null)
           .returning(['id', 'output_bytes']),
-      {bytes: total, now, ref},
+      {bytes: total, now, ref: target},
     )
     const session = bumped.rows[0]
     if (!session) return undefined
@@ -175,7 +189,9 @@ export async function appendOutputEvents(ctx: StoreContext, ref: string, events:
   })
   if (!appended) throw ctx.notFound(ref)
   for (const [index, event] of events.entries()) await ctx.bus.emit('output.appended', {event, seq: appended.first + index, sessionId: appended.id})
-  return appended.first + events.length - 1
+  const last = appended.first + events.length - 1
+  await reportRedacted(ctx, written, 'output', last)
+  return last
 }
 
 /** @throws {InvalidInputError} unless `evicted` holds whole numbers ≥ 0, and no bytes without events. */

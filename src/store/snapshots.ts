@@ -1,21 +1,31 @@
+import type {SessConfig} from '../config/file.ts'
 import {InvalidInputError, NotFoundError} from '../errors/index.ts'
 import {checkFence} from '../lock/fence.ts'
 import {readBlobOfRow} from './blob-rows.ts'
 import type {StoreContext} from './context.ts'
 import {encodeState} from './validate.ts'
+import {beforeWriting, reportRedacted} from './writing.ts'
 
 /** Default number of snapshots kept per session. */
 export const DEFAULT_SNAPSHOTS_KEPT = 10
 
-/** See `Store.snapshot`. */
-export async function saveSnapshot(ctx: StoreContext, ref: string, state: unknown, keep = DEFAULT_SNAPSHOTS_KEPT): Promise<number> {
+/**
+ * See `Store.snapshot`. Only while a handler of `records.writing` is registered, that event runs
+ * first for the state's bytes (see {@link beforeWriting}) and the bytes stored are those its
+ * handlers leave.
+ *
+ * @param settings reads the store's settings, for the handlers of `records.writing`.
+ */
+export async function saveSnapshot(ctx: StoreContext, ref: string, state: unknown, settings: () => SessConfig, keep = DEFAULT_SNAPSHOTS_KEPT): Promise<number> {
   if (!Number.isInteger(keep) || keep < 1) throw new InvalidInputError(`keep must be a whole number ≥ 1, not ${keep}.`)
-  const bytes = encodeState(state)
+  let bytes = encodeState(state)
   const {id} = await ctx.row(ref)
+  const written = ctx.bus.has('records.writing') ? await beforeWriting(ctx, id, {snapshot: bytes}, settings) : undefined
+  if (written) bytes = written.content.snapshot
   const now = ctx.now()
   // Under the content lock (shared) from the blob's first byte until its row commits and the
   // pruned files are gone (see ContentLock): a sweep never sees them half done.
-  return ctx.content.shared(async () => {
+  const seq = await ctx.content.shared(async () => {
     const blob = await ctx.blobs.put(id, bytes)
     const {pruned, seq} = await ctx.writeWithBlob({blob: blob.blob, newSession: false, sessionId: id}, async (trx) => {
       await checkFence(ctx, trx, id)
@@ -31,6 +41,8 @@ export async function saveSnapshot(ctx: StoreContext, ref: string, state: unknow
     for (const old of pruned) await ctx.blobs.delete(id, old)
     return seq
   })
+  await reportRedacted(ctx, written, 'snapshot', seq)
+  return seq
 }
 
 /** See `Store.latestSnapshot`. */

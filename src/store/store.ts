@@ -5,6 +5,7 @@ import {type GcOptions, type GcReport, runGc} from '../../plugins/cleanup/src/gc
 import {type StoreStats, storeStats} from '../../plugins/cleanup/src/stats.ts'
 import type {RetentionPolicy} from '../../plugins/cleanup/src/policy.ts'
 import type {LifecycleBus} from '../bus/index.ts'
+import {CachedConfig} from '../config/cached.ts'
 import {readConfig, type SessConfig, writeSetting} from '../config/index.ts'
 import {type CloseResult, closeSession, newSession, type NewSessionInput, switchTo, type SwitchOptions, type SwitchResult} from '../coordinator/coordinator.ts'
 import {pauseIdleSessions} from '../coordinator/idle.ts'
@@ -65,6 +66,9 @@ export class Store implements AsyncDisposable {
   readonly warnings: readonly string[]
   readonly #ctx: StoreContext
   readonly #migrateLock: string
+  readonly #config: CachedConfig
+  /** {@link config}, for the handlers of `session.saving` and `records.writing`. */
+  readonly #settings = (): SessConfig => this.config()
 
   constructor(parts: StoreParts) {
     this.home = parts.home
@@ -72,6 +76,7 @@ export class Store implements AsyncDisposable {
     this.warnings = parts.warnings
     this.#migrateLock = parts.migrateLock
     this.#ctx = new StoreContext(parts)
+    this.#config = new CachedConfig(storeLayout(parts.home))
   }
 
   /**
@@ -195,13 +200,15 @@ export class Store implements AsyncDisposable {
   }
 
   /**
-   * Appends a record to a session's transcript; durable once it resolves. Emits `record.appended`.
+   * Appends a record to a session's transcript; durable once it resolves. Runs `records.writing`
+   * first while a handler is registered for it: with `redact.enabled` set, the redact plugin masks
+   * credentials in the record, and `records.redacted` reports what it masked. Emits `record.appended`.
    *
    * @returns the record's sequence number (1-based, gap-free).
-   * @throws {InvalidInputError} when `record` is not a valid record.
+   * @throws {InvalidInputError} when `record` is not a valid record. @throws {VetoError} when a plugin vetoes.
    */
   append(ref: string, record: SessionRecord): Promise<number> {
-    return appendRecord(this.#ctx, ref, record)
+    return appendRecord(this.#ctx, ref, record, this.#settings)
   }
 
   /**
@@ -245,7 +252,9 @@ export class Store implements AsyncDisposable {
    * (durable once it resolves). While the buffer holds more than its bound (the session's own,
    * else the store's: {@link DEFAULT_OUTPUT_LIMIT} unless `openStore({outputLimit})` or
    * `SESS_OUTPUT_LIMIT` says otherwise), the oldest whole events are evicted and counted (see
-   * {@link outputStats}). Emits `output.appended` for each event.
+   * {@link outputStats}). Runs `records.writing` first for the events while a handler is registered
+   * for it (with `redact.enabled` set, the redact plugin masks credentials in their `data`).
+   * Emits `output.appended` for each event.
    *
    * @param options.evicted events the caller dropped, oldest first, before they reached the
    * store (`{events, bytes}`, bytes of UTF-8 `data`): counted as evicted in the same transaction,
@@ -254,9 +263,10 @@ export class Store implements AsyncDisposable {
    * unbroken newest stretch of the stream). `events` may then be empty.
    * @returns the sequence number of the last event appended (or counted as evicted).
    * @throws {InvalidInputError} for an invalid event or evicted count. @throws {NotFoundError} for an unknown session.
+   * @throws {VetoError} when a plugin vetoes.
    */
   appendOutput(ref: string, events: OutputEvent | readonly OutputEvent[], options: AppendOutputOptions = {}): Promise<number> {
-    return appendOutputEvents(this.#ctx, ref, Array.isArray(events) ? events : [events as OutputEvent], options)
+    return appendOutputEvents(this.#ctx, ref, Array.isArray(events) ? events : [events as OutputEvent], this.#settings, options)
   }
 
   /**
@@ -303,12 +313,13 @@ export class Store implements AsyncDisposable {
   /**
    * Saves application state atomically as the newest snapshot, keeping the last `keep` (default
    * {@link DEFAULT_SNAPSHOTS_KEPT}). A string is stored as UTF-8, a `Uint8Array` as is, anything
-   * else as JSON.
+   * else as JSON. Runs `records.writing` first for those bytes while a handler is registered for
+   * it (with `redact.enabled` set, the redact plugin masks credentials in them).
    *
-   * @returns the snapshot's sequence number.
+   * @returns the snapshot's sequence number. @throws {VetoError} when a plugin vetoes.
    */
   snapshot(ref: string, state: unknown, options: {keep?: number} = {}): Promise<number> {
-    return saveSnapshot(this.#ctx, ref, state, options.keep)
+    return saveSnapshot(this.#ctx, ref, state, this.#settings, options.keep)
   }
 
   /**
@@ -332,7 +343,7 @@ export class Store implements AsyncDisposable {
    * @throws {VetoError} when a plugin vetoes. @throws {ConflictError} when `input.name` is taken.
    */
   save(input: SaveInput): Promise<SaveResult> {
-    return saveOriginal(this.#ctx, input, () => this.config())
+    return saveOriginal(this.#ctx, input, this.#settings)
   }
 
   /** The saved versions of an imported session's original, oldest first. */
@@ -528,13 +539,15 @@ export class Store implements AsyncDisposable {
   }
 
   /**
-   * The settings of this store (`$SESS_HOME/config.json`, `sess config`), by dotted key.
+   * The settings of this store (`$SESS_HOME/config.json`, `sess config`), by dotted key, as they
+   * are now: the file is parsed again whenever it changed (see {@link CachedConfig}), so this is
+   * cheap enough for every write.
    *
-   * @throws {StorageError} when the file cannot be read or is not valid.
+   * @returns a frozen object. @throws {StorageError} when the file cannot be read or is not valid.
    */
-  config(): SessConfig {
+  config(): Readonly<SessConfig> {
     this.#ctx.assertOpen()
-    return readConfig(storeLayout(this.home))
+    return this.#config.read()
   }
 
   /**

@@ -1,19 +1,33 @@
+import type {SessConfig} from '../config/file.ts'
 import {checkFence} from '../lock/fence.ts'
 import {isSessionId} from '../session/names.ts'
 import type {SessionRecord, StoredRecord} from '../session/types.ts'
 import {byteLength, type StoreContext} from './context.ts'
 import {inPages, PAGE} from './pages.ts'
 import {assertRecord} from './validate.ts'
+import {beforeWriting, reportRedacted, type Written} from './writing.ts'
 
 /**
  * See `Store.append`. The hot path: one write transaction — the session's counters bumped (which
  * also resolves `ref`), the lock's fencing check, the record inserted, then indexed for search —
- * and no lookup before it.
+ * and no lookup before it. Only while a handler of `records.writing` is registered, that event
+ * runs first (see {@link beforeWriting}) and the record written is the one its handlers leave.
+ *
+ * @param settings reads the store's settings, for the handlers of `records.writing`.
  */
-export async function appendRecord(ctx: StoreContext, ref: string, record: SessionRecord): Promise<number> {
-  const body = assertRecord(record)
+export async function appendRecord(ctx: StoreContext, ref: string, given: SessionRecord, settings: () => SessConfig): Promise<number> {
+  let body = assertRecord(given)
+  let record = given
+  let target = ref
+  let written: Written<{records: readonly SessionRecord[]}> | undefined
+  if (ctx.bus.has('records.writing')) {
+    written = await beforeWriting(ctx, ref, {records: [given]}, settings)
+    target = written.sessionId
+    ;[record] = written.content.records as [SessionRecord]
+    if (record !== given) body = JSON.stringify(record)
+  }
   const now = ctx.now()
-  const byId = isSessionId(ref)
+  const byId = isSessionId(target)
   const appended = await ctx.write(async (trx) => {
     const bumped = await ctx.prepared.execute(
       trx,
@@ -25,7 +39,7 @@ export async function appendRecord(ctx: StoreContext, ref: string, record: Sessi
           .where(byId ? 'id' : 'name', '=', param('ref'))
           .where('trashed_at', 'is', null)
           .returning(['id', 'record_count']),
-      {bytes: byteLength(body), now, ref},
+      {bytes: byteLength(body), now, ref: target},
     )
     const session = bumped.rows[0]
     if (!session) return undefined
@@ -42,6 +56,7 @@ export async function appendRecord(ctx: StoreContext, ref: string, record: Sessi
   })
   if (!appended) throw ctx.notFound(ref)
   await ctx.bus.emit('record.appended', {record, seq: appended.seq, sessionId: appended.id})
+  await reportRedacted(ctx, written, 'records', appended.seq)
   return appended.seq
 }
 

@@ -7,7 +7,7 @@ const ENABLED = 'redact.enabled'
 
 /** The redact plugin's settings: `redact.enabled`, a boolean (default false: nothing is masked). */
 export const REDACT_SETTINGS: readonly SettingSpec[] = [
-  {description: 'mask credentials in originals before they are saved (default false)', key: ENABLED, type: 'boolean'},
+  {description: 'mask credentials before they are stored: in saved files, records, output and snapshots (default false)', key: ENABLED, type: 'boolean'},
 ]
 
 /**

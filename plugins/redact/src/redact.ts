@@ -55,3 +55,27 @@ export function redactBytes(bytes: Uint8Array): RedactedBytes {
   if (Object.keys(counts).length === 0) return {bytes, counts}
   return {bytes: new Uint8Array(Buffer.from(text, 'latin1')), counts}
 }
+
+/** What {@link redactJson} gives back. */
+export interface RedactedJson<T> {
+  /** The value as its masked JSON text parses back; `value` itself when nothing matched. */
+  value: T
+  counts: RedactionCounts
+}
+
+/**
+ * Masks the secrets in `value` as they appear in its JSON text (`JSON.stringify`), in one pass of
+ * {@link redactText} over that text, and parses the masked text back: every string in it, at any
+ * depth, keys included. The masked text is still valid JSON with the same structure (a
+ * placeholder holds no quote or backslash, and a match never splits an escape), so only string
+ * contents change. What JSON does not keep (`undefined` members) is dropped, as storing the value
+ * as JSON drops it anyway.
+ *
+ * @throws {TypeError} when `value` cannot be written as JSON (a cycle, a BigInt).
+ * @throws {SyntaxError} should the masked text not parse (a rule that broke an escape: a bug).
+ */
+export function redactJson<T>(value: T): RedactedJson<T> {
+  const {counts, text} = redactText(JSON.stringify(value))
+  if (Object.keys(counts).length === 0) return {counts, value}
+  return {counts, value: JSON.parse(text) as T}
+}

@@ -6,6 +6,8 @@
  *
  * @packageDocumentation
  */
+import {readdirSync, readFileSync} from 'node:fs'
+import {join} from 'node:path'
 import fc from 'fast-check'
 
 /** A generated credential as it appears in text: `text` holds `secret`, and becomes `masked`. */
@@ -114,6 +116,17 @@ export const SECRET_ARBITRARIES: Readonly<Record<string, fc.Arbitrary<SecretSamp
  */
 export function secretLines(sample: SecretSample): string[] {
   return sample.secret.split('\n')
+}
+
+/**
+ * The rules of those `samples` whose secret has any line in any file under `home`: the database,
+ * its WAL, blobs, settings, every byte the store holds.
+ */
+export function secretsIn(home: string, samples: readonly SecretSample[]): string[] {
+  const files = readdirSync(home, {recursive: true, withFileTypes: true})
+    .filter((entry) => entry.isFile())
+    .map((entry) => readFileSync(join(entry.parentPath, entry.name)))
+  return samples.filter((sample) => secretLines(sample).some((line) => files.some((bytes) => bytes.includes(line)))).map((sample) => sample.rule)
 }
 
 /** A credential of any rule. */
