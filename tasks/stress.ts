@@ -14,12 +14,16 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {renderTable} from '../src/cli/table.ts'
 import {badInputs} from './stress/bad-inputs.ts'
+import {crashMatrix} from './stress/crash-matrix.ts'
+import {diskFull} from './stress/disk-full.ts'
 import {faults} from './stress/faults.ts'
 import type {StressSuite, StressTally} from './stress/suite.ts'
 
 /** The suites, in the order they run. */
 const SUITES: readonly [string, StressSuite][] = [
   ['faults', faults],
+  ['crash matrix', crashMatrix],
+  ['disk full', diskFull],
   ['bad inputs', badInputs],
 ]
 
