@@ -74,9 +74,12 @@ export async function restartPostgres(server: PostgresServer): Promise<PostgresS
   return {...server, pid}
 }
 
-/** Runs a server program: as the `postgres` user when this process is root. */
+/** Runs a server program: as the `postgres` user when this process is root (util-linux `runuser`, in sbin, which a plain user's PATH may lack). */
 async function asServerUser(command: string[]): Promise<void> {
-  await (process.getuid?.() === 0 ? $`runuser -u postgres -- ${command}` : $`${command}`).quiet()
+  if (process.getuid?.() !== 0) return void (await $`${command}`.quiet())
+  const runuser = Bun.which('runuser') ?? ['/usr/sbin/runuser', '/sbin/runuser'].find((path) => existsSync(path))
+  if (!runuser) throw new Error('runuser (util-linux) is needed to start PostgreSQL as root: apt-get install util-linux.')
+  await $`${runuser} -u postgres -- ${command}`.quiet()
 }
 
 /** A TCP port free on 127.0.0.1 right now. */
