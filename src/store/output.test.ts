@@ -179,7 +179,11 @@ describe.each(DIALECTS)('on %s', (dialect) => {
       for (const [options, expected] of cases) {
         const seen = await measure(options)
         expect(seen).toHaveLength(expected.length)
-        seen.forEach((t, i) => expect(Math.abs(t - expected[i]!), `event ${i} at ${t.toFixed(3)} s, expected ${expected[i]} s (${JSON.stringify(options)})`).toBeLessThan(tolerance))
+        // Gaps from the first event: the time to read the first page (a server round trip on PostgreSQL) is not the replay's.
+        seen.forEach((t, i) => {
+          const gap = t - seen[0]!
+          expect(Math.abs(gap - (expected[i]! - expected[0]!)), `event ${i} ${gap.toFixed(3)} s after the first, expected ${(expected[i]! - expected[0]!).toFixed(3)} s (${JSON.stringify(options)})`).toBeLessThan(tolerance)
+        })
       }
       const instant = await measure({wait: false})
       expect(instant.at(-1)!).toBeLessThan(0.05)

@@ -27,7 +27,7 @@ const DATABASE_DAMAGE: Record<DialectName, {damage: (target: StoreTarget) => Pro
       await rawSql(target, 'alter table sessions add constraint sessions_bytes_positive check (bytes >= 0) not valid')
       await rawSql(target, 'alter table session_tags drop constraint session_tags_pk')
     },
-    message: /^The database fails its integrity check: constraint sessions_bytes_positive of table sessions is not validated; table session_tags has no primary key$/,
+    message: /^The database fails its integrity check: constraint sessions_bytes_positive of table sessions is not validated; table session_tags has no primary key\. The other checks need a sound database\.$/,
   },
   sqlite: {
     damage: async (target) => {
