@@ -356,11 +356,17 @@ export async function execute(ctx: StoreContext, content: ContentSource, todo: P
       if (!ok) skip(entry, 'it changed since the plan (restored, pinned or already purged)')
       return ok
     })
+    for (const entry of [...go]) {
+      const why = content.purgeBlocker(entry.session!.id)
+      if (why !== undefined) {
+        go.splice(go.indexOf(entry), 1)
+        skip(entry, why)
+      }
+    }
     // Rows first (one transaction per batch), then content, as `sess rm --purge` does: a kill in
     // between leaves content that no row names, which the next sweep quarantines, and never a
     // session in the trash without its content, which `sess restore --from-trash` would bring back
-    // empty. Content that cannot be deleted (a symlink in place of a blob directory, never followed)
-    // is left for `sess doctor` to report.
+    // empty.
     if (go.length > 0) {
       const ids = go.map((entry) => entry.session!.id)
       await ctx.write(async (trx) => {

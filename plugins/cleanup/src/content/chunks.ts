@@ -137,6 +137,10 @@ export class ChunkContent implements ContentSource {
   }
 
   /** One transaction deletes every chunk of the sessions: durable once it commits. */
+  purgeBlocker(): undefined {
+    return undefined // rows: nothing can stand in their place
+  }
+
   async deleteSessions(ids: readonly string[]): Promise<Map<string, string>> {
     if (ids.length > 0) await this.#ctx.write((trx) => trx.deleteFrom('blob_chunks').where('session_id', 'in', ids).execute())
     return new Map()

@@ -66,6 +66,12 @@ export class FileContent implements ContentSource {
   }
 
   /** Removes each session's blob directory (a missing one is fine), then fsyncs `blobs/` once. */
+  purgeBlocker(sessionId: string): string | undefined {
+    const path = join(this.#layout.blobs, sessionId)
+    const stat = lstatSync(path, {throwIfNoEntry: false})
+    return stat === undefined || stat.isDirectory() ? undefined : notADirectory(path)
+  }
+
   async deleteSessions(ids: readonly string[]): Promise<Map<string, string>> {
     const left = new Map<string, string>()
     for (const id of ids) {
@@ -105,11 +111,15 @@ function deleteBlobDirectory(layout: StoreLayout, sessionId: string): string | u
   const path = join(layout.blobs, sessionId)
   const stat = lstatSync(path, {throwIfNoEntry: false})
   if (stat === undefined) return undefined
-  if (!stat.isDirectory()) return `its content could not be deleted: ${path} is not a directory (a symlink or file stands in its place; see sess doctor)`
+  if (!stat.isDirectory()) return notADirectory(path)
   try {
     rmSync(path, {force: true, recursive: true})
     return undefined
   } catch (error) {
     return `its content could not be deleted: ${(error as Error).message}`
   }
+}
+
+function notADirectory(path: string): string {
+  return `its content could not be deleted: ${path} is not a directory (a symlink or file stands in its place; see sess doctor)`
 }

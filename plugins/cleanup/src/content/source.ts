@@ -45,6 +45,11 @@ export interface ContentSource {
    * @returns why, by session id, the blobs of those it could not delete were left.
    */
   deleteSessions(ids: readonly string[]): Promise<Map<string, string>>
+  /**
+   * Why a session's blobs may not be purged (something gc never follows, such as a symlink, stands
+   * in their place), checked before its rows go; `undefined` when they may.
+   */
+  purgeBlocker(sessionId: string): string | undefined
   /** Deletes a quarantine batch (`path` of a {@link FoundBatch}). @throws {StorageError} when it cannot. */
   deleteBatch(path: string): Promise<void>
   /** Bytes of the stored blobs (compressed or not, litter included, the quarantine not). */
