@@ -37,7 +37,7 @@ describe('migrateToLatest', () => {
       expect(await columns(database.db, 'versions')).not.toContain('codec')
       expect(await columns(database.db, 'search_docs')).toEqual([])
       const pending = (await migrationStatus(database.db)).filter((m) => m.appliedAt === null).map((m) => m.name)
-      expect(pending).toEqual(['2026-11-21T05-search', '2026-11-21T06-compression'])
+      expect(pending).toEqual(['2026-11-21T05-search', '2026-11-21T06-compression', '2026-11-21T07-blob-chunks'])
       // Once the obstacle is gone, the same run applies both.
       await sql`alter table snapshots drop column stored_sha256`.execute(database.db)
       expect(await migrateToLatest(database.db, join(home, 'migrate.lock'))).toEqual(pending)
@@ -65,7 +65,7 @@ describe('migrateToLatest', () => {
       expect(failure).toBeInstanceOf(DiskFullError)
       expect((failure as DiskFullError).message).toContain(`The disk holding ${home} is full`)
       const pending = (await migrationStatus(database.db)).filter((m) => m.appliedAt === null).map((m) => m.name)
-      expect(pending).toEqual(['2026-11-21T05-search', '2026-11-21T06-compression'])
+      expect(pending).toEqual(['2026-11-21T05-search', '2026-11-21T06-compression', '2026-11-21T07-blob-chunks'])
     } finally {
       await database.destroy()
     }
