@@ -224,7 +224,8 @@ export class StoreContext {
         }
       })
     } catch (error) {
-      if (!committing || error instanceof SessError) throw storageFailure(error, this.home, claims)
+      // A commit that found the disk full wrote no commit frame: nothing of it is kept. Any other failed commit may yet take effect.
+      if (!committing || error instanceof SessError || isDiskFull(error)) throw storageFailure(error, this.home, claims)
       throw uncertainCommit(error)
     }
   }
