@@ -18,11 +18,43 @@ export const BUSY_TIMEOUT_MS = 10_000
 export function openSqlite(path: string, synchronous: 'FULL' | typeof SQLITE_RELAXED_SYNCHRONOUS = 'FULL'): BunDatabase {
   createPrivately(path)
   const database = new BunDatabase(path, {create: false, readwrite: true, strict: true})
-  database.run(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`)
-  database.run('PRAGMA journal_mode = WAL')
-  database.run(`PRAGMA synchronous = ${synchronous}`)
-  database.run('PRAGMA foreign_keys = ON')
-  return database
+  try {
+    database.run(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`)
+    enableWal(database)
+    database.run(`PRAGMA synchronous = ${synchronous}`)
+    database.run('PRAGMA foreign_keys = ON')
+    return database
+  } catch (error) {
+    database.close(false)
+    throw error
+  }
+}
+
+/**
+ * Switches `database` to WAL journaling, waiting up to {@link BUSY_TIMEOUT_MS} for other
+ * connections, as every other statement does.
+ *
+ * `PRAGMA journal_mode = WAL` may fail with SQLITE_BUSY at once, without calling the busy handler:
+ * on a new store still in rollback mode, when another process holds its write lock (switching it too,
+ * or already migrating it), SQLite refuses to wait for a lock while holding one the other side
+ * waits for (https://www.sqlite.org/c3ref/busy_handler.html, "could result in a deadlock"). So
+ * several processes opening a brand-new store at once would see "database is locked". The
+ * statement has released its locks when it fails, so it is retried, with pauses rising to 50 ms,
+ * until the deadline.
+ *
+ * @throws the last SQLITE_BUSY once {@link BUSY_TIMEOUT_MS} has passed, or what else the pragma threw.
+ */
+function enableWal(database: BunDatabase): void {
+  const deadline = performance.now() + BUSY_TIMEOUT_MS
+  for (let pauseMs = 1; ; pauseMs = Math.min(pauseMs * 2, 50)) {
+    try {
+      database.run('PRAGMA journal_mode = WAL')
+      return
+    } catch (error) {
+      if (!/^SQLITE_BUSY/.test(String((error as {code?: unknown}).code)) || performance.now() >= deadline) throw error
+      Bun.sleepSync(pauseMs)
+    }
+  }
 }
 
 /** The files SQLite makes beside the database (https://www.sqlite.org/tempfiles.html): the WAL, its shared-memory index, the rollback journal. */
