@@ -9,6 +9,7 @@ import {existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync} from 'n
 import {dirname, join, relative} from 'node:path'
 import {beforeAll, describe, expect, test} from 'vitest'
 import type {SaveReport} from '../plugins/persistence/src/commands/save.ts'
+import type {Session} from '../src/session/types.ts'
 import {oneOfEachRule, secretsIn} from '../plugins/redact/src/testing.ts'
 import {openStore} from '../src/store/open-store.ts'
 import {CORPUS, REPO, sess as run, sessJson as runJson, useTempDir} from './helpers/cli.ts'
@@ -114,6 +115,7 @@ describe('sess record with the redact plugin', () => {
     expect(refused.code).toBe(1)
     expect(refused.stderr).toMatch(/^Error: @sess\/plugin-redact refused: it cannot mask credentials/m)
     expect(existsSync(marker)).toBe(false)
+    expect(runJson<Session[]>(home, ['list', '--limit', '0']).json.map((session) => session.status)).toEqual(['terminated'])
   })
 })
 

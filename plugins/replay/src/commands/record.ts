@@ -28,7 +28,7 @@ export interface RecordReport {
 
 export default class Record extends SessCommand<typeof Record> {
   static override summary = 'Run a command in a pseudo-terminal and record its output, with timings, into a session.'
-  static override description = `The command's input and output pass through untouched (keys, colours, full-screen programs, window resizes) while its output is recorded into the session's output buffer, which \`sess replay\` plays back. The session has status processing while the command runs, then completed (or terminated when a signal killed it), and sess exits with the command's exit status (128 + the signal number when killed), or 127 when the command is not found.
+  static override description = `The command's input and output pass through untouched (keys, colours, full-screen programs, window resizes) while its output is recorded into the session's output buffer, which \`sess replay\` plays back. The session has status processing while the command runs, then completed (or terminated when a signal killed it, or when it never started), and sess exits with the command's exit status (128 + the signal number when killed), or 127 when the command is not found.
 
 Without a terminal (CI, a pipe) the command runs with pipes instead: stdout and stderr are recorded as separate streams (o and e) and stdin is passed on.
 
@@ -61,9 +61,14 @@ The buffer keeps the newest --buffer-limit bytes (default: $SESS_OUTPUT_LIMIT, e
     const mode: RecordMode = process.stdin.isTTY && process.stdout.isTTY ? 'pty' : 'pipes'
     const size = terminalSize()
     const session = await store.create({cwd: process.cwd(), kind: flags.kind, name: flags.name, status: 'processing', tags: flags.tag, title: command.join(' ')})
+    // A session whose command never ran is not left `processing`: the error said why.
+    const neverRan = async (error: unknown) => {
+      await store.setStatus(session.id, 'terminated').catch(() => undefined)
+      throw error
+    }
     // The writer holds at most the buffer's bound of events the store has not taken yet.
-    const bound = (limit === undefined ? await store.outputStats(session.id) : await store.setOutputLimit(session.id, limit)).limit
-    await store.append(session.id, {state: {command, height: size.rows, mode, term: process.env.TERM ?? null, width: size.cols}, type: 'state'})
+    const bound = (limit === undefined ? await store.outputStats(session.id) : await store.setOutputLimit(session.id, limit).catch(neverRan)).limit
+    await store.append(session.id, {state: {command, height: size.rows, mode, term: process.env.TERM ?? null, width: size.cols}, type: 'state'}).catch(neverRan)
     const say = (message: string) => {
       if (!flags.quiet && !this.jsonEnabled()) process.stderr.write(`${chalk.dim('sess:')} ${message}\n`)
     }
