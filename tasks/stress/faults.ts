@@ -9,8 +9,8 @@
  * `strace -e trace=…` to find the calls it makes on the store (and the state it should reach),
  * and the cases put their fault on those calls by their number (see `strace.ts` and
  * `StoreCall.fixed`). The full mode covers every such call with every fault (see `planCases`);
- * the quick mode a seeded sample (`STRESS_SEED`, default 1), which CI runs. `STRESS_ONLY=TEXT`
- * runs only the paths whose name holds TEXT (`STRESS_ONLY='sess gc'`), to rerun a failure; a
+ * the quick mode a seeded sample (`SESS_STRESS_SEED`, default 1), which CI runs. `SESS_STRESS_ONLY=TEXT`
+ * runs only the paths whose name holds TEXT (`SESS_STRESS_ONLY='sess gc'`), to rerun a failure; a
  * path's sample does not depend on the others.
  */
 import {mkdirSync, readdirSync, readFileSync} from 'node:fs'
@@ -32,10 +32,10 @@ export const faults: StressSuite = async ({log, quick, workDir}) => {
     tally.failures.push('strace is not installed: the fault suite needs it (Debian: apt-get install strace).')
     return tally
   }
-  const seed = Number(process.env.STRESS_SEED ?? 1)
+  const seed = Number(process.env.SESS_STRESS_SEED ?? 1)
   const workers = Math.max(1, Math.min(cpus().length, 4))
   log(`faults: ${quick ? `quick (seed ${seed})` : 'full'}, ${workers} cases at a time`)
-  const only = process.env.STRESS_ONLY
+  const only = process.env.SESS_STRESS_ONLY
   for (const [index, path] of WRITE_PATHS.entries()) {
     if (only !== undefined && !path.name.includes(only)) continue
     const started = performance.now()
