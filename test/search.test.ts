@@ -11,16 +11,16 @@ import type {DoctorReport} from '../plugins/cleanup/src/doctor.ts'
 import type {DialectName} from '../src/db/dialect.ts'
 import type {SearchHit} from '../src/search/search.ts'
 import {type CliResult, CORPUS, sess as sessIn, sessJson as sessJsonIn} from './helpers/cli.ts'
-import {DIALECTS, type StoreTarget, storeTarget} from './helpers/dialects.ts'
-import {copyStore, rawSql} from './helpers/store-content.ts'
+import {DIALECTS, runSql, type StoreTarget, storeTarget} from './helpers/dialects.ts'
+import {copyStore} from './helpers/store-content.ts'
 
 const HIT_KEYS = ['rank', 'sessionId', 'name', 'kind', 'seq', 'type', 'role', 'tool', 'ts', 'snippet', 'highlights', 'score', 'exact']
 
 /** Damage to the index, per engine: what is done to a copy of the store, and whether a search then fails (otherwise only doctor notices). */
 const DAMAGE: Record<DialectName, [string, (copy: StoreTarget) => Promise<unknown>, boolean][]> = {
   postgres: [
-    ['its table dropped', (copy) => rawSql(copy, 'drop table search_docs'), true],
-    ['entries deleted', (copy) => rawSql(copy, 'delete from search_docs where seq % 4 = 0'), false],
+    ['its table dropped', (copy) => runSql(copy, 'drop table search_docs'), true],
+    ['entries deleted', (copy) => runSql(copy, 'delete from search_docs where seq % 4 = 0'), false],
   ],
   sqlite: [
     ['the FTS table dropped', onSqlite((db) => db.run('drop table search_fts')), true],

@@ -4,8 +4,7 @@ import fc from 'fast-check'
 import {Migrator} from 'kysely/migration'
 import {afterAll, afterEach, beforeAll, beforeEach, describe, expect, it} from 'vitest'
 import {CORPUS} from '../../test/helpers/cli.ts'
-import {DIALECTS, type StoreTarget, storeTarget} from '../../test/helpers/dialects.ts'
-import {rawSql} from '../../test/helpers/store-content.ts'
+import {DIALECTS, runSql, type StoreTarget, storeTarget} from '../../test/helpers/dialects.ts'
 import type {DialectName} from '../db/dialect.ts'
 import {connectDatabase, type MetadataDatabase} from '../db/connect.ts'
 import {migrationProvider} from '../db/migrations/index.ts'
@@ -227,7 +226,7 @@ describe.each(DIALECTS)('on %s', (dialect) => {
       expect((await store.search('walrus', {includeTrashed: true, limit: 0})).length).toBe(6)
       await store.remove(a.id, {purge: true})
       expect((await store.search('walrus', {includeTrashed: true, limit: 0})).length).toBe(3)
-      expect(await rawSql(target, 'select count(*) as n from search_docs where session_id = ?', a.id)).toEqual([{n: 0}])
+      expect(await runSql(target, 'select count(*) as n from search_docs where session_id = ?', a.id)).toEqual([{n: 0}])
     })
 
     it('indexes a fork, and a new saved version in place of the old one', async () => {
@@ -289,7 +288,7 @@ describe.each(DIALECTS)('on %s', (dialect) => {
       await using store = await openStore(target.options)
       const s = await store.create({name: 'damaged'})
       await store.append(s.id, message('before'))
-      await rawSql(target, DROP_INDEX[dialect])
+      await runSql(target, DROP_INDEX[dialect])
       const failure = await store.search('before').catch((error: unknown) => error)
       expect(failure).toBeInstanceOf(StorageError)
       expect((failure as StorageError).hint).toMatch(/sess doctor --fix/)

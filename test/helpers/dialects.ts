@@ -107,9 +107,10 @@ export async function createDatabase(): Promise<{url: string; drop: () => Promis
   }
 }
 
-/** Runs `work` with a client connected to `url`, closed after. */
-async function withClient<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({connectionString: url})
+/** Runs `work` with a client connected to `url` (64-bit integers and numerics read as numbers, as the store reads them), closed after. */
+export async function withClient<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const numbers = (oid: number, format?: string) => (oid === 20 || oid === 1700 ? Number : pg.types.getTypeParser(oid, format as 'text'))
+  const client = new pg.Client({connectionString: url, types: {getTypeParser: numbers as never}})
   await client.connect()
   try {
     return await work(client)
@@ -119,17 +120,20 @@ async function withClient<T>(url: string, work: (client: pg.Client) => Promise<T
 }
 
 /**
- * Runs `sql` (one statement, values written inline) on a store's database directly, as a tool
- * outside sess would: bun:sqlite on `sess.db`, or a pg client on the PostgreSQL database.
- *
- * @returns its rows (PostgreSQL gives 64-bit integers as strings: `cast(count(*) as integer)` reads alike on both).
+ * Runs `statement` (`?` placeholders for `values`) on a store's database directly, through a
+ * connection of its own, as a tool outside sess would: bun:sqlite on `sess.db`, or a pg client on
+ * the PostgreSQL database. Returns its rows.
  */
-export async function runSql(target: StoreTarget, sql: string): Promise<Record<string, unknown>[]> {
-  if (target.databaseUrl !== undefined) return withClient(target.databaseUrl, async (client) => (await client.query(sql)).rows)
-  const db = new Database(join(target.home, 'sess.db'))
-  try {
-    return db.query(sql).all() as Record<string, unknown>[]
-  } finally {
-    db.close()
+export async function runSql<T = Record<string, unknown>>(target: StoreTarget, statement: string, ...values: unknown[]): Promise<T[]> {
+  if (target.databaseUrl === undefined) {
+    const db = new Database(join(target.home, 'sess.db'))
+    try {
+      return db.query(statement).all(...(values as never[])) as T[]
+    } finally {
+      db.close(false)
+    }
   }
+  let n = 0
+  const text = statement.replace(/\?/g, () => `$${++n}`)
+  return withClient(target.databaseUrl, async (client) => (await client.query(text, values)).rows as T[])
 }

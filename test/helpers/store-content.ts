@@ -1,31 +1,11 @@
 /**
- * Reaching under a store in tests, on either database engine: raw SQL on its database, and its
+ * Reaching under a store in tests, on either database engine: a copy of it, and its
  * content (blobs) read, damaged, removed or added behind its back, wherever it keeps it: files
  * under `$SESS_HOME/blobs/`, or rows of `blob_chunks` on PostgreSQL.
  */
-import {Database} from 'bun:sqlite'
 import {cpSync, existsSync, mkdirSync, readdirSync, readFileSync, unlinkSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import pg from 'pg'
-import {POSTGRES_URL_ENV, type StoreTarget, storeTarget} from './dialects.ts'
-
-/**
- * Runs `statement` (`?` placeholders) on the store's database through a connection of its own,
- * and returns its rows (64-bit integers as numbers, as the store reads them).
- */
-export async function rawSql<T = Record<string, unknown>>(target: StoreTarget, statement: string, ...values: unknown[]): Promise<T[]> {
-  if (target.dialect === 'sqlite') {
-    const db = new Database(join(target.home, 'sess.db'))
-    try {
-      return db.query(statement).all(...(values as never[])) as T[]
-    } finally {
-      db.close(false)
-    }
-  }
-  let n = 0
-  const text = statement.replace(/\?/g, () => `$${++n}`)
-  return withClient(target, async (client) => (await client.query(text, values)).rows as T[])
-}
+import {POSTGRES_URL_ENV, runSql, type StoreTarget, storeTarget, withClient} from './dialects.ts'
 
 /**
  * A copy of the store of `target` (closed: no connection may be open to its database), removed
@@ -43,17 +23,6 @@ export async function copyStore(target: StoreTarget): Promise<StoreTarget> {
     })
   }
   return copy
-}
-
-async function withClient<T>(target: StoreTarget | string, work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const numbers = (oid: number, format?: string) => (oid === 20 || oid === 1700 ? Number : pg.types.getTypeParser(oid, format as 'text'))
-  const client = new pg.Client({connectionString: typeof target === 'string' ? target : target.databaseUrl, types: {getTypeParser: numbers as never}})
-  await client.connect()
-  try {
-    return await work(client)
-  } finally {
-    await client.end()
-  }
 }
 
 /** A store's blobs, wherever it keeps them. */
@@ -89,7 +58,7 @@ export function storedContent(target: StoreTarget): StoredContent {
   const where = () => (target.dialect === 'sqlite' || existsSync(root) ? 'files' : 'database')
   const inDatabase = () => where() === 'database'
   const chunks = (sessionId: string, blob?: string) =>
-    rawSql<{blob: string; data: Uint8Array}>(
+    runSql<{blob: string; data: Uint8Array}>(
       target,
       `select blob, data from blob_chunks where session_id = ? and quarantined_at is null ${blob === undefined ? '' : 'and blob = ?'} order by blob, seq`,
       ...(blob === undefined ? [sessionId] : [sessionId, blob]),
@@ -103,7 +72,7 @@ export function storedContent(target: StoreTarget): StoredContent {
   return {
     addOrphan: async (sessionId, blob, bytes) => {
       if (inDatabase()) {
-        await rawSql(target, 'insert into blob_chunks (session_id, blob, seq, data) values (?, ?, 0, ?)', sessionId, blob, bytes)
+        await runSql(target, 'insert into blob_chunks (session_id, blob, seq, data) values (?, ?, 0, ?)', sessionId, blob, bytes)
         return
       }
       mkdirSync(join(root, sessionId), {mode: 0o700, recursive: true})
@@ -112,7 +81,7 @@ export function storedContent(target: StoreTarget): StoredContent {
     batches: async () => {
       const local = existsSync(quarantine) ? readdirSync(quarantine).length : 0
       if (target.dialect === 'sqlite') return local
-      const [row] = await rawSql<{n: number}>(target, 'select count(distinct quarantined_at) as n from blob_chunks where quarantined_at is not null')
+      const [row] = await runSql<{n: number}>(target, 'select count(distinct quarantined_at) as n from blob_chunks where quarantined_at is not null')
       return local + row!.n
     },
     blobs: async (sessionId) => {
@@ -130,7 +99,7 @@ export function storedContent(target: StoreTarget): StoredContent {
         for (const sessionId of readdirSync(blobs)) for (const entry of files(join(blobs, sessionId))) found.push(`${sessionId}/${entry.name}`)
       }
       if (target.dialect === 'postgres') {
-        const rows = await rawSql<{blob: string}>(target, "select distinct session_id || '/' || blob as blob from blob_chunks where quarantined_at is not null")
+        const rows = await runSql<{blob: string}>(target, "select distinct session_id || '/' || blob as blob from blob_chunks where quarantined_at is not null")
         found.push(...rows.map((row) => row.blob))
       }
       return found.sort()
@@ -143,14 +112,14 @@ export function storedContent(target: StoreTarget): StoredContent {
       return blob
     },
     remove: async (sessionId, blob) => {
-      if (inDatabase()) await rawSql(target, 'delete from blob_chunks where session_id = ? and blob = ?', sessionId, blob)
+      if (inDatabase()) await runSql(target, 'delete from blob_chunks where session_id = ? and blob = ?', sessionId, blob)
       else unlinkSync(join(root, sessionId, blob))
     },
     where,
     write: async (sessionId, blob, bytes) => {
       if (!inDatabase()) return writeFileSync(join(root, sessionId, blob), bytes)
-      await rawSql(target, 'delete from blob_chunks where session_id = ? and blob = ?', sessionId, blob)
-      await rawSql(target, 'insert into blob_chunks (session_id, blob, seq, data) values (?, ?, 0, ?)', sessionId, blob, bytes)
+      await runSql(target, 'delete from blob_chunks where session_id = ? and blob = ?', sessionId, blob)
+      await runSql(target, 'insert into blob_chunks (session_id, blob, seq, data) values (?, ?, 0, ?)', sessionId, blob, bytes)
     },
   }
 }

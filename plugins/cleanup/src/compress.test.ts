@@ -7,9 +7,9 @@ import {sha256} from '../../../src/store/blob-store.ts'
 import {openStore} from '../../../src/store/open-store.ts'
 import type {Store} from '../../../src/store/store.ts'
 import {tempDir} from '../../../test/helpers/cli.ts'
-import {DIALECTS, type StoreTarget, storeTarget} from '../../../test/helpers/dialects.ts'
+import {DIALECTS, runSql, type StoreTarget, storeTarget} from '../../../test/helpers/dialects.ts'
 import {DAY} from '../../../test/helpers/gc-store.ts'
-import {rawSql, type StoredContent, storedContent} from '../../../test/helpers/store-content.ts'
+import {type StoredContent, storedContent} from '../../../test/helpers/store-content.ts'
 import {CODEC_MAGIC, encode} from '../../persistence/src/blobs/codec.ts'
 import {FileBlobStore} from '../../persistence/src/blobs/file-blob-store.ts'
 
@@ -32,7 +32,7 @@ describe.each(DIALECTS)('store.gc compresses the blobs of idle sessions, on %s',
   let store: Store
   const clock = {now: NOW - 30 * DAY}
   /** The blob of version `version` of a session, as its row names it. */
-  const blobOf = async (sessionId: string, version = 1) => (await rawSql<{blob: string}>(target, 'select blob from versions where session_id = ? and version = ?', sessionId, version))[0]!.blob
+  const blobOf = async (sessionId: string, version = 1) => (await runSql<{blob: string}>(target, 'select blob from versions where session_id = ? and version = ?', sessionId, version))[0]!.blob
 
   beforeEach(async () => {
     target = await storeTarget(dialect, 'sess-compress-')
@@ -199,7 +199,7 @@ describe.each(DIALECTS)('store.gc compresses the blobs of idle sessions, on %s',
     const [version] = await store.versions('gz')
     const stored = encode('gzip', original(7))
     await content.write(saved.sessionId, await blobOf(saved.sessionId), stored)
-    await rawSql(target, "update versions set codec = 'gzip', stored_bytes = ?, stored_sha256 = ? where session_id = ?", stored.length, sha256(stored), saved.sessionId)
+    await runSql(target, "update versions set codec = 'gzip', stored_bytes = ?, stored_sha256 = ? where session_id = ?", stored.length, sha256(stored), saved.sessionId)
     expect(version!.codec).toBeNull()
     expect((await store.restore('gz')).bytes).toEqual(original(7))
     expect((await store.versions('gz'))[0]!.codec).toBe('gzip')

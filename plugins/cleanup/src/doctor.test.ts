@@ -8,9 +8,9 @@ import type {DialectName} from '../../../src/db/dialect.ts'
 import {connectDatabase} from '../../../src/db/connect.ts'
 import {MIGRATIONS} from '../../../src/db/migrations/index.ts'
 import {DEFAULT_PLUGINS, openStore} from '../../../src/store/open-store.ts'
-import {DIALECTS, type StoreTarget, storeTarget} from '../../../test/helpers/dialects.ts'
+import {DIALECTS, runSql, type StoreTarget, storeTarget} from '../../../test/helpers/dialects.ts'
 import {DAY, GC_NOW} from '../../../test/helpers/gc-store.ts'
-import {rawSql, storedContent} from '../../../test/helpers/store-content.ts'
+import {storedContent} from '../../../test/helpers/store-content.ts'
 
 const OWNER_CHILD = fileURLToPath(new URL('../../../test/helpers/owner-child.ts', import.meta.url))
 const text = (value: string) => new TextEncoder().encode(value)
@@ -24,8 +24,8 @@ const text = (value: string) => new TextEncoder().encode(value)
 const DATABASE_DAMAGE: Record<DialectName, {damage: (target: StoreTarget) => Promise<void>; message: RegExp}> = {
   postgres: {
     damage: async (target) => {
-      await rawSql(target, 'alter table sessions add constraint sessions_bytes_positive check (bytes >= 0) not valid')
-      await rawSql(target, 'alter table session_tags drop constraint session_tags_pk')
+      await runSql(target, 'alter table sessions add constraint sessions_bytes_positive check (bytes >= 0) not valid')
+      await runSql(target, 'alter table session_tags drop constraint session_tags_pk')
     },
     message: /^The database fails its integrity check: constraint sessions_bytes_positive of table sessions is not validated; table session_tags has no primary key\. The other checks need a sound database\.$/,
   },
@@ -91,10 +91,10 @@ describe.each(DIALECTS)('on %s', (dialect) => {
       const content = storedContent(target)
       const [original, bytes] = [...(await content.blobs(saved.sessionId))][0]!
       await content.write(saved.sessionId, original, text(new TextDecoder().decode(bytes).replace('a', 'z')))
-      const [first] = await rawSql<{blob: string}>(target, 'select blob from snapshots where seq = 1')
+      const [first] = await runSql<{blob: string}>(target, 'select blob from snapshots where seq = 1')
       await content.remove(snapped.id, first!.blob)
       await content.addOrphan(snapped.id, '01JD0000000000000000000001', text('orphan'))
-      await rawSql(target, 'update sessions set record_count = 5 where id = ?', counted.id)
+      await runSql(target, 'update sessions set record_count = 5 where id = ?', counted.id)
       chmodSync(join(home, 'config.json'), 0o644)
       writeFileSync(join(home, '.config.json.tmp-00000000000a'), 'torn', {mode: 0o600})
       symlinkSync('/etc/hostname', join(home, 'link'))

@@ -6,9 +6,9 @@ import {LockError, VetoError} from '../../../src/errors/index.ts'
 import {DEFAULT_PLUGINS, openStore} from '../../../src/store/open-store.ts'
 import type {Store} from '../../../src/store/store.ts'
 import {tempDir} from '../../../test/helpers/cli.ts'
-import {DIALECTS, lockSpaceOf, type StoreTarget, storeTarget} from '../../../test/helpers/dialects.ts'
+import {DIALECTS, lockSpaceOf, runSql, type StoreTarget, storeTarget} from '../../../test/helpers/dialects.ts'
 import {DAY, GC_NOW, generateGcStore} from '../../../test/helpers/gc-store.ts'
-import {rawSql, storedContent} from '../../../test/helpers/store-content.ts'
+import {storedContent} from '../../../test/helpers/store-content.ts'
 import {takeGcLock} from './gc.ts'
 import type {RetentionPolicy} from './policy.ts'
 
@@ -132,7 +132,7 @@ describe.each(DIALECTS)('on %s', (dialect) => {
       writeFileSync(join(store.home, '.config.json.tmp-0123456789ab'), 'torn', {mode: 0o600})
       await content.addOrphan(saved.sessionId, '01JD0000000000000000000001', text('never committed'))
       await content.addOrphan('01JD0000000000000000000002', '01JD0000000000000000000003', text('orphan dir'))
-      const [snap] = await rawSql<{blob: string}>(target, 'select blob from snapshots where seq = 1')
+      const [snap] = await runSql<{blob: string}>(target, 'select blob from snapshots where seq = 1')
       await content.remove(saved.sessionId, snap!.blob)
 
       const report = await store.gc({})
@@ -161,7 +161,7 @@ describe.each(DIALECTS)('on %s', (dialect) => {
       await using store = await openStore({...target.options, now: () => clock.now})
       const locked = await store.create({name: 'remote-locked', status: 'completed'})
       const owned = await store.create({name: 'remote-owned'})
-      await rawSql(
+      await runSql(
         target,
         'insert into locks (session_id, token, lease_id, holder_host, holder_pid, holder_start_time, holder_boot_id, acquired_at, renewed_at, expires_at, ttl_ms) values (?, 7, ?, ?, ?, null, null, ?, ?, ?, ?)',
         locked.id,
@@ -173,7 +173,7 @@ describe.each(DIALECTS)('on %s', (dialect) => {
         clock.now + 60 * DAY,
         60 * DAY,
       )
-      await rawSql(target, 'update sessions set owner_host = ?, owner_pid = ?, owner_start_time = null where id = ?', ELSEWHERE.host, ELSEWHERE.pid, owned.id)
+      await runSql(target, 'update sessions set owner_host = ?, owner_pid = ?, owner_start_time = null where id = ?', ELSEWHERE.host, ELSEWHERE.pid, owned.id)
       clock.now += 40 * DAY
       const policy = {keepAtLeast: 0, maxAge: 30 * DAY}
       expect(await trashed(store, policy)).toEqual({
