@@ -40,7 +40,7 @@ export interface CaseResult {
 const COMMAND_TIMEOUT = 120_000
 
 /** How many runs a case may take to put its fault on its target (see `hitTarget`). */
-const ATTEMPTS = 8
+const ATTEMPTS = 16
 
 /** Kinds of doctor findings that `doctor --fix` leaves to `sess gc`. */
 export const GC_FINDINGS = new Set(['trash-past-grace', 'quarantine-past-grace'])
@@ -135,8 +135,8 @@ export async function runCase(prepared: PreparedPath, testCase: FaultCase, dir: 
       const where = `when=${when}${testCase.persistent ? '+' : ''}${fixed ? ` on ${fixed.path}` : ''}`
       return {faults: calls.filter((call) => call.injected).length, litter, problems: problems.map((problem) => `${name} (${where}): ${problem}`), succeeded: run.code === 0}
     }
-    // The calls before the target that vary between runs are few (a module loaded on this thread or another, a read of /proc/self/statm): aim at the estimate, then around it.
-    if (!fixed) when = Math.max(1, (estimate ?? testCase.call.index) + [0, 0, 1, -1, 2, -2, 3, -3][attempt % 8]!)
+    // The calls before the target that vary between runs are few (a module loaded on this thread or another, a read of /proc/self/statm): aim at the estimate, then ever further around it (+1, -1, +2, -2, …).
+    if (!fixed) when = Math.max(1, (estimate ?? testCase.call.index) + (attempt % 2 === 0 ? 1 : -1) * Math.floor(attempt / 2))
   }
   return {faults: 0, litter: [], problems: [`${name}: the fault could not be put on this call in ${ATTEMPTS} runs (tried when=${tried.join(', ')})`], succeeded: false}
 }
