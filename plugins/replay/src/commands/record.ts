@@ -108,7 +108,8 @@ The buffer keeps the newest --buffer-limit bytes (default: $SESS_OUTPUT_LIMIT, e
     say(`recorded ${session.name}${until}: ${writer.events} events, ${formatBytes(writer.bytes)}${evicted}; ${outcome.signal ?? `exit ${outcome.exitCode}`}`)
     if (end.unwritten.length > 0) {
       const [first] = end.unwritten
-      say(`${chalk.yellow('could not write')} the end of ${session.name} (${end.unwritten.map((u) => u.what).join(', ')}): ${(first!.error as Error).message} \`sess doctor --fix\` marks it terminated once the store takes writes again.`)
+      const processing = end.unwritten.some((u) => u.what === 'its status') ? ' It is left processing: `sess doctor --fix` marks it terminated once the store takes writes again.' : ''
+      say(`${chalk.yellow('could not write')} the end of ${session.name} (${end.unwritten.map((u) => u.what).join(', ')}): ${(first!.error as Error).message}${processing}`)
     }
     if (outcome.exitCode === 0) return report
     if (this.jsonEnabled()) this.logJson(report)
