@@ -61,7 +61,8 @@ The buffer keeps the newest --buffer-limit bytes (default: $SESS_OUTPUT_LIMIT, e
     const mode: RecordMode = process.stdin.isTTY && process.stdout.isTTY ? 'pty' : 'pipes'
     const size = terminalSize()
     const session = await store.create({cwd: process.cwd(), kind: flags.kind, name: flags.name, status: 'processing', tags: flags.tag, title: command.join(' ')})
-    // A session whose command never ran is not left `processing`: the error said why.
+    // A session whose command never ran is not left `processing`: the error says why. Should marking
+    // it fail too, the first error is the one to report; `sess doctor --fix` marks it once sess is gone.
     const neverRan = async (error: unknown) => {
       await store.setStatus(session.id, 'terminated').catch(() => undefined)
       throw error
