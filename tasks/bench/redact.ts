@@ -13,6 +13,7 @@ import {join, relative} from 'node:path'
 import {builtinFormats, detectFormat} from '../../plugins/persistence/src/formats/index.ts'
 import {sniff} from '../../plugins/persistence/src/formats/lines.ts'
 import {redactBytes} from '../../plugins/redact/src/redact.ts'
+import {NEAR_MATCHES, nearMatches} from '../../plugins/redact/src/testing.ts'
 import {atLeast, atMost, formatMs, formatRatio, median, type Section, timeSyncMs} from './stats.ts'
 
 /** Options of {@link benchRedact}. */
@@ -26,31 +27,6 @@ export interface RedactBenchOptions {
 }
 
 const MIB = 1_048_576
-
-/** Units of text that each rule starts to match and gives up on (the same as the linearity test's). */
-const NEAR_MATCHES = [
-  'sk-',
-  `sk-${'a'.repeat(19)} `,
-  `sk-${'aB'.repeat(40)} `,
-  'AKIA',
-  `ASIA${'A'.repeat(15)} `,
-  `AIza${'b'.repeat(34)} `,
-  `ghp_${'a'.repeat(35)} `,
-  'xoxb-',
-  '_live_',
-  `-----BEGIN RSA PRIVATE KEY-----\n${'A'.repeat(64)}\n`,
-  `API_KEY="${'a'.repeat(1023)}\n`,
-  'A_B_C_D_E_F_G_H_KEY_',
-  'Authorization: Bearer \n',
-  `aws_secret_access_key: ${'A'.repeat(39)} `,
-  '\\n\\n\\n',
-]
-
-/** `mib` MiB of near-matches, each unit repeated in a block of its own. */
-function nearMatches(mib: number): Uint8Array {
-  const block = Math.ceil((mib * MIB) / NEAR_MATCHES.length)
-  return new TextEncoder().encode(NEAR_MATCHES.map((unit) => unit.repeat(Math.ceil(block / unit.length))).join('\n'))
-}
 
 /** The corpus's session files (not its licences and provenance notes), read, with their paths. */
 function corpusFiles(corpus: string): {path: string; bytes: Uint8Array}[] {
@@ -86,7 +62,7 @@ export function benchRedact(options: RedactBenchOptions): Section {
   const rate = (ms: number) => (bytes * time.passes) / MIB / (ms / 1000)
 
   options.progress(`(k) masking 10 and 20 MiB of near-matches (${options.runs} runs each)`)
-  const inputs = [nearMatches(10), nearMatches(20)] as const
+  const inputs = [10, 20].map((mib) => new TextEncoder().encode(nearMatches(mib * MIB)))
   const [ten, twenty] = inputs.map((input) => {
     const samples: number[] = []
     for (let run = 0; run < options.runs; run++) samples.push(timeSyncMs(() => redactBytes(input)))

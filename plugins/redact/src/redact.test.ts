@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import {describe, expect, it} from 'vitest'
 import {redactBytes, redactText} from './redact.ts'
-import {LOOK_ALIKES, oneOfEachRule, plainText, secretSample, separator} from './testing.ts'
+import {LOOK_ALIKES, nearMatches, oneOfEachRule, plainText, secretSample, separator} from './testing.ts'
 
 const ALL_LOOK_ALIKES = Object.values(LOOK_ALIKES).flat()
 
@@ -58,29 +58,10 @@ describe('redactText', () => {
   })
 
   it('completes on 10 MiB of near-matches of every rule (its patterns are linear by construction)', () => {
-    const units = [
-      'sk-',
-      `sk-${'a'.repeat(19)} `,
-      `sk-${'aB'.repeat(40)} `,
-      'AKIA',
-      `ASIA${'A'.repeat(15)} `,
-      `AIza${'b'.repeat(34)} `,
-      `ghp_${'a'.repeat(35)} `,
-      'xoxb-',
-      '_live_',
-      `-----BEGIN RSA PRIVATE KEY-----\n${'A'.repeat(64)}\n`,
-      `API_KEY="${'a'.repeat(1023)}\n`,
-      'password=password=',
-      'A_B_C_D_E_F_G_H_KEY_',
-      'Authorization: Bearer \n',
-      `aws_secret_access_key: ${'A'.repeat(39)} `,
-      '\\n\\n\\n',
-    ]
-    const block = Math.ceil((10 * 1024 * 1024) / units.length)
-    const text = units.map((unit) => unit.repeat(Math.ceil(block / unit.length))).join('\n')
+    const text = nearMatches(10 * 1024 * 1024)
     expect(text.length).toBeGreaterThan(10 * 1024 * 1024)
     const result = redactText(text)
-    // Only the run of `password=` holds assignments of a secret: one, whose value is the rest of the run.
+    // Only the run of `password=` holds an assignment of a secret (see NEAR_MATCHES).
     expect(result.counts).toEqual({'env-secret': 1})
   })
 })

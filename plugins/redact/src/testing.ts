@@ -1,8 +1,8 @@
 /**
  * Test support for the redact plugin: generated credentials of every rule as they appear in text
  * (realistic shapes, random bodies: no real secret is in this repository), look-alikes that are
- * not secrets, and text that holds no rule's literal. Used by the tests of this plugin and by the
- * CLI's redaction tests only.
+ * not secrets, text that holds no rule's literal, and near-matches. Used by the tests of this
+ * plugin, the CLI's redaction tests and the redaction benchmark only.
  *
  * @packageDocumentation
  */
@@ -135,6 +135,35 @@ export const secretSample: fc.Arbitrary<SecretSample> = fc.oneof(...Object.value
 /** One generated credential of each rule, the same on every run. */
 export function oneOfEachRule(seed = 42): SecretSample[] {
   return Object.values(SECRET_ARBITRARIES).map((arbitrary) => fc.sample(arbitrary, {numRuns: 1, seed})[0]!)
+}
+
+/**
+ * Units of text that each rule starts to match and gives up on. Only the run of `password=` holds
+ * an assignment of a secret: one, whose value is the rest of the run.
+ */
+export const NEAR_MATCHES: readonly string[] = [
+  'sk-',
+  `sk-${'a'.repeat(19)} `,
+  `sk-${'aB'.repeat(40)} `,
+  'AKIA',
+  `ASIA${'A'.repeat(15)} `,
+  `AIza${'b'.repeat(34)} `,
+  `ghp_${'a'.repeat(35)} `,
+  'xoxb-',
+  '_live_',
+  `-----BEGIN RSA PRIVATE KEY-----\n${'A'.repeat(64)}\n`,
+  `API_KEY="${'a'.repeat(1023)}\n`,
+  'password=password=',
+  'A_B_C_D_E_F_G_H_KEY_',
+  'Authorization: Bearer \n',
+  `aws_secret_access_key: ${'A'.repeat(39)} `,
+  '\\n\\n\\n',
+]
+
+/** At least `chars` characters of {@link NEAR_MATCHES}, each unit repeated in a block of its own, the blocks joined by newlines. */
+export function nearMatches(chars: number): string {
+  const block = Math.ceil(chars / NEAR_MATCHES.length)
+  return NEAR_MATCHES.map((unit) => unit.repeat(Math.ceil(block / unit.length))).join('\n')
 }
 
 /**
